@@ -1,0 +1,50 @@
+// A probe module's user-space half. Each collectors/<name>.cpp ends with
+// KSCOPE_REGISTER(<name>, Class); main builds the enabled ones from here.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "config.h"
+
+namespace kscope {
+
+struct CollectorContext {
+  prometheus::Registry& registry;
+  const Config& config;
+  // 0: count every task. Otherwise only this process and its children
+  // (tests; the BPF side's targ_tgid).
+  uint32_t target_tgid = 0;
+};
+
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  // Loads and attaches the BPF programs, then registers the metric families
+  // the mode yields (none before: a failed probe publishes nothing). Throws Error.
+  virtual void start() = 0;
+  // Reads the kernel's counters and moves the metrics forward. Throws Error.
+  virtual void sample() = 0;
+  // Hook kinds in use after start(), for kscope_probe_attach_info.
+  virtual std::set<std::string> attach_kinds() const = 0;
+};
+
+using CollectorFactory = std::function<std::unique_ptr<Collector>(const CollectorContext&)>;
+
+bool register_collector(const std::string& name, CollectorFactory factory);
+const std::map<std::string, CollectorFactory>& collector_factories();
+std::set<std::string> collector_names();
+
+}  // namespace kscope
+
+#define KSCOPE_REGISTER(name, Class)                                                             \
+  static const bool kscope_registered_##name = ::kscope::register_collector(                     \
+      #name, [](const ::kscope::CollectorContext& ctx) -> std::unique_ptr<::kscope::Collector> { \
+        return std::make_unique<Class>(ctx);                                                     \
+      })

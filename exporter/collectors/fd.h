@@ -1,0 +1,31 @@
+// fd module: open and close calls and their errors.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "bpf/object.h"
+#include "collector.h"
+#include <linux/types.h>
+
+#include "fd.skel.h"
+#include "probes/fd.h"
+#include "metrics.h"
+
+namespace kscope {
+
+class FdCollector : public Collector {
+ public:
+  explicit FdCollector(const CollectorContext& ctx) : ctx_(ctx) {}
+  void start() override;
+  void sample() override;
+  std::set<std::string> attach_kinds() const override { return attachment_.kinds; }
+
+ private:
+  CollectorContext ctx_;
+  SkelPtr<fd_bpf> skel_{nullptr, fd_bpf__destroy};
+  Attachment attachment_;
+  std::optional<CounterSet> counters_;
+};
+
+}  // namespace kscope

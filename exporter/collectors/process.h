@@ -1,0 +1,37 @@
+// process module: processes and threads created, fork errors, exits,
+// releases, and the exact number of zombie processes.
+#pragma once
+
+#include <linux/types.h>
+#include <prometheus/gauge.h>
+
+#include <optional>
+
+#include "bpf/object.h"
+#include "collector.h"
+#include "metrics.h"
+#include "probes/process.h"
+#include "process.skel.h"
+
+namespace kscope {
+
+class ProcessCollector : public Collector {
+ public:
+  explicit ProcessCollector(const CollectorContext& ctx) : ctx_(ctx) {}
+  void start() override;
+  void sample() override;
+  std::set<std::string> attach_kinds() const override { return attachment_.kinds; }
+
+ private:
+  // Runs the task iterator: one record per zombie process, now.
+  uint64_t count_zombies();
+
+  CollectorContext ctx_;
+  SkelPtr<process_bpf> skel_{nullptr, process_bpf__destroy};
+  Attachment attachment_;
+  bpf_link* zombie_iter_ = nullptr;  // owned by attachment_
+  std::optional<CounterSet> counters_;
+  prometheus::Gauge* zombies_ = nullptr;
+};
+
+}  // namespace kscope

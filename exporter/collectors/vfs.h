@@ -1,0 +1,32 @@
+// vfs module: reads and writes (calls, errors, bytes, sizes), unlinks, fsyncs.
+#pragma once
+
+#include <linux/types.h>
+
+#include <optional>
+
+#include "bpf/object.h"
+#include "collector.h"
+#include "metrics.h"
+#include "probes/vfs.h"
+#include "vfs.skel.h"
+
+namespace kscope {
+
+class VfsCollector : public Collector {
+ public:
+  explicit VfsCollector(const CollectorContext& ctx) : ctx_(ctx) {}
+  void start() override;
+  void sample() override;
+  std::set<std::string> attach_kinds() const override { return attachment_.kinds; }
+
+ private:
+  CollectorContext ctx_;
+  SkelPtr<vfs_bpf> skel_{nullptr, vfs_bpf__destroy};
+  Attachment attachment_;
+  std::optional<CounterSet> counters_;
+  // Sizes need the return value: only in mode "return".
+  std::optional<SlotHistogram> read_sizes_, write_sizes_;
+};
+
+}  // namespace kscope

@@ -1,0 +1,49 @@
+// kscope's YAML configuration: every key has a default, so no file is needed.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+namespace kscope {
+
+// return: exit-side hooks (calls, errors, bytes, sizes). entry: enter-side
+// hooks only (calls), cheaper, no errors/bytes/sizes.
+enum class Mode { kReturn, kEntry };
+
+const char* mode_name(Mode m);
+
+struct ModuleConfig {
+  bool enabled = true;
+};
+
+struct Config {
+  std::chrono::milliseconds sample_interval{1000};
+  Mode mode = Mode::kReturn;
+  // One entry per known module; modules absent from the file keep defaults.
+  std::map<std::string, ModuleConfig> modules;
+
+  bool module_enabled(const std::string& name) const;
+};
+
+// Bad configuration. what() is one line: "<source>:<line>: <key>: <problem>"
+// (line omitted when yaml-cpp does not know it).
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// known_modules: names of the compiled-in probe modules; other names under
+// `modules:` are errors. Throws ConfigError.
+Config parse_config(const std::string& yaml_text, const std::string& source_name,
+                    const std::set<std::string>& known_modules);
+Config load_config_file(const std::string& path, const std::set<std::string>& known_modules);
+// Defaults with every known module enabled (no --config.file given).
+Config default_config(const std::set<std::string>& known_modules);
+
+// The effective configuration as YAML (for the landing page and --help docs).
+std::string to_yaml(const Config& config);
+
+}  // namespace kscope

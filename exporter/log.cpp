@@ -1,0 +1,63 @@
+#include "log.h"
+
+#include <bpf/libbpf.h>
+
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
+#include <mutex>
+
+namespace kscope {
+namespace {
+
+std::atomic<LogLevel> g_level{LogLevel::kInfo};
+std::mutex g_mu;
+
+const char* level_name(LogLevel l) {
+  switch (l) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "?";
+}
+
+int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
+  LogLevel ours = level == LIBBPF_WARN ? LogLevel::kWarn : LogLevel::kDebug;
+  if (ours < g_level.load()) return 0;
+  char buf[1024];
+  int n = vsnprintf(buf, sizeof(buf), fmt, args);
+  std::string_view msg(buf, n < 0 ? 0 : std::min<size_t>(n, sizeof(buf) - 1));
+  while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
+  log(ours, std::string("libbpf: ") + std::string(msg));
+  return n;
+}
+
+}  // namespace
+
+std::optional<LogLevel> parse_log_level(std::string_view s) {
+  if (s == "debug") return LogLevel::kDebug;
+  if (s == "info") return LogLevel::kInfo;
+  if (s == "warn") return LogLevel::kWarn;
+  if (s == "error") return LogLevel::kError;
+  return std::nullopt;
+}
+
+void set_log_level(LogLevel level) { g_level.store(level); }
+LogLevel log_level() { return g_level.load(); }
+
+void log(LogLevel level, std::string_view msg) {
+  if (level < g_level.load()) return;
+  std::lock_guard lock(g_mu);
+  std::fprintf(stderr, "level=%s msg=\"%.*s\"\n", level_name(level), static_cast<int>(msg.size()),
+               msg.data());
+}
+
+void route_libbpf_log() { libbpf_set_print(libbpf_print); }
+
+}  // namespace kscope

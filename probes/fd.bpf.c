@@ -1,0 +1,57 @@
+/* fd module: open and close calls and their errors.
+ * Program names say the variant: tp_exit__* (syscall exit tracepoints, see
+ * the return value: mode "return") and tp_enter__* (mode "entry"). */
+#include "vmlinux.h"
+#include "kscope.bpf.h"
+#include "fd.h"
+
+KSCOPE_STATS_MAP(fd_stats_map, struct fd_stats);
+
+static __always_inline int count_call(enum fd_stat calls)
+{
+	struct fd_stats *s;
+
+	if (kscope_skip_current())
+		return 0;
+	s = kscope_stats(&fd_stats_map);
+	if (s)
+		kscope_add(&s->v[calls], 1);
+	return 0;
+}
+
+static __always_inline int count_return(enum fd_stat calls, enum fd_stat errors, long ret)
+{
+	struct fd_stats *s;
+
+	if (kscope_skip_current())
+		return 0;
+	s = kscope_stats(&fd_stats_map);
+	if (!s)
+		return 0;
+	kscope_add(&s->v[calls], 1);
+	if (ret < 0)
+		kscope_add(&s->v[errors], 1);
+	return 0;
+}
+
+#define FD_EXIT(sc, stat)                                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                             \
+	int tp_exit__##sc(struct trace_event_raw_sys_exit *ctx)              \
+	{                                                                    \
+		return count_return(stat##_CALLS, stat##_ERRORS, ctx->ret);  \
+	}
+#define FD_ENTER(sc, stat)                          \
+	SEC("tracepoint/syscalls/sys_enter_" #sc)   \
+	int tp_enter__##sc(void *ctx)               \
+	{                                           \
+		return count_call(stat##_CALLS);    \
+	}
+#define FD_SYSCALL(sc, stat) FD_EXIT(sc, stat) FD_ENTER(sc, stat)
+
+FD_SYSCALL(open, FD_STAT_OPEN)
+FD_SYSCALL(openat, FD_STAT_OPEN)
+FD_SYSCALL(openat2, FD_STAT_OPEN)
+FD_SYSCALL(creat, FD_STAT_OPEN)
+FD_SYSCALL(open_by_handle_at, FD_STAT_OPEN)
+FD_SYSCALL(close, FD_STAT_CLOSE)
+FD_SYSCALL(close_range, FD_STAT_CLOSE)

@@ -1,0 +1,98 @@
+/* vfs module: read/write calls, errors, bytes and size histograms; unlinks;
+ * fsyncs. Same variant naming as fd.bpf.c (tp_exit__*, tp_enter__*). */
+#include "vmlinux.h"
+#include "kscope.bpf.h"
+#include "vfs.h"
+
+KSCOPE_STATS_MAP(vfs_stats_map, struct vfs_stats);
+
+static __always_inline int count_call(enum vfs_stat calls)
+{
+	struct vfs_stats *s;
+
+	if (kscope_skip_current())
+		return 0;
+	s = kscope_stats(&vfs_stats_map);
+	if (s)
+		kscope_add(&s->v[calls], 1);
+	return 0;
+}
+
+static __always_inline int count_return(enum vfs_stat calls, enum vfs_stat errors, long ret)
+{
+	struct vfs_stats *s;
+
+	if (kscope_skip_current())
+		return 0;
+	s = kscope_stats(&vfs_stats_map);
+	if (!s)
+		return 0;
+	kscope_add(&s->v[calls], 1);
+	if (ret < 0)
+		kscope_add(&s->v[errors], 1);
+	return 0;
+}
+
+/* Reads and writes: also bytes returned and the size histogram. */
+static __always_inline int count_io(bool write, long ret)
+{
+	struct vfs_stats *s;
+	__u32 slot;
+
+	if (kscope_skip_current())
+		return 0;
+	s = kscope_stats(&vfs_stats_map);
+	if (!s)
+		return 0;
+	kscope_add(&s->v[write ? VFS_STAT_WRITE_CALLS : VFS_STAT_READ_CALLS], 1);
+	if (ret < 0) {
+		kscope_add(&s->v[write ? VFS_STAT_WRITE_ERRORS : VFS_STAT_READ_ERRORS], 1);
+		return 0;
+	}
+	kscope_add(&s->v[write ? VFS_STAT_WRITE_BYTES : VFS_STAT_READ_BYTES], ret);
+	slot = kscope_le_slot(ret, VFS_SIZE_INF_SLOT);
+	if (write)
+		kscope_add(&s->write_size[slot], 1);
+	else
+		kscope_add(&s->read_size[slot], 1);
+	return 0;
+}
+
+#define VFS_ENTER(sc, calls)                       \
+	SEC("tracepoint/syscalls/sys_enter_" #sc)  \
+	int tp_enter__##sc(void *ctx)              \
+	{                                          \
+		return count_call(calls);          \
+	}
+#define VFS_EXIT(sc, calls, errors)                                \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                   \
+	int tp_exit__##sc(struct trace_event_raw_sys_exit *ctx)    \
+	{                                                          \
+		return count_return(calls, errors, ctx->ret);      \
+	}
+#define VFS_IO(sc, write)                                        \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                 \
+	int tp_exit__##sc(struct trace_event_raw_sys_exit *ctx)  \
+	{                                                        \
+		return count_io(write, ctx->ret);                \
+	}                                                        \
+	VFS_ENTER(sc, (write) ? VFS_STAT_WRITE_CALLS : VFS_STAT_READ_CALLS)
+#define VFS_SYSCALL(sc, stat) VFS_EXIT(sc, stat##_CALLS, stat##_ERRORS) VFS_ENTER(sc, stat##_CALLS)
+
+VFS_IO(read, false)
+VFS_IO(readv, false)
+VFS_IO(pread64, false)
+VFS_IO(preadv, false)
+VFS_IO(preadv2, false)
+VFS_IO(write, true)
+VFS_IO(writev, true)
+VFS_IO(pwrite64, true)
+VFS_IO(pwritev, true)
+VFS_IO(pwritev2, true)
+
+VFS_SYSCALL(unlink, VFS_STAT_UNLINK)
+VFS_SYSCALL(unlinkat, VFS_STAT_UNLINK)
+VFS_SYSCALL(rmdir, VFS_STAT_UNLINK)
+VFS_SYSCALL(fsync, VFS_STAT_FSYNC)
+VFS_SYSCALL(fdatasync, VFS_STAT_FSYNC)
+VFS_SYSCALL(sync_file_range, VFS_STAT_FSYNC)
