@@ -1,0 +1,62 @@
+// Shared by the tests that load the real BPF programs in this process.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <unistd.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "collector.h"
+#include "config.h"
+
+namespace kscope::test {
+
+// Why BPF cannot run here, or nullopt when it can.
+inline std::optional<std::string> bpf_unavailable() {
+  if (geteuid() != 0) return "needs root (CAP_BPF and CAP_PERFMON) to load BPF programs";
+  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+    return "kernel has no BTF (/sys/kernel/btf/vmlinux): CO-RE programs cannot load";
+  return std::nullopt;
+}
+
+#define KSCOPE_REQUIRE_BPF()                                                \
+  do {                                                                      \
+    if (auto why = ::kscope::test::bpf_unavailable()) GTEST_SKIP() << *why; \
+  } while (0)
+
+// One collector, counting only this process (and its children).
+struct Probe {
+  Probe(const std::string& module, Mode mode) {
+    config = default_config(collector_names());
+    config.mode = mode;
+    CollectorContext ctx{registry, config, static_cast<uint32_t>(getpid())};
+    collector = collector_factories().at(module)(ctx);
+    collector->start();
+  }
+  // Value of a counter or gauge without labels; nullopt when the family is absent.
+  std::optional<double> value(const std::string& name) {
+    for (const auto& f : registry.Collect()) {
+      if (f.name != name || f.metric.empty()) continue;
+      const auto& m = f.metric[0];
+      return f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+    }
+    return std::nullopt;
+  }
+  const prometheus::ClientMetric::Histogram* histogram(const std::string& name) {
+    families_ = registry.Collect();
+    for (const auto& f : families_)
+      if (f.name == name && !f.metric.empty()) return &f.metric[0].histogram;
+    return nullptr;
+  }
+  double delta(const std::string& name, double before) { return value(name).value_or(-1) - before; }
+
+  prometheus::Registry registry;
+  Config config;
+  std::unique_ptr<Collector> collector;
+  std::vector<prometheus::MetricFamily> families_;
+};
+
+}  // namespace kscope::test
