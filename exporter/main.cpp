@@ -53,7 +53,11 @@ int run(const std::vector<std::string>& args, const std::string& program) {
   Config config = flags.config_file.empty() ? default_config(modules)
                                             : load_config_file(flags.config_file, modules);
 
-  // Signals are taken by sigwait() below, never by another thread.
+  // Signals are taken by sigwait() below, never by another thread. A shell
+  // starts background jobs with SIGINT ignored, and sigwait() never sees an
+  // ignored signal: restore the default first (blocked, so it cannot kill).
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);

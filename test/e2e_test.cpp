@@ -1,0 +1,231 @@
+// The real kscope binary, end to end: flags and config errors, scrapes over
+// loopback, a known workload seen in the deltas, promtool, a real Prometheus.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "bpf_test_util.h"
+#include "e2e_util.h"
+
+namespace kscope::test {
+namespace {
+
+const std::string kBinary = KSCOPE_BINARY;
+const std::string kFixtures = KSCOPE_FIXTURES;
+
+TEST(Cli, VersionAndHelpExitZero) {
+  auto [vs, vout] = run({kBinary, "--version"});
+  EXPECT_EQ(vs, 0);
+  EXPECT_NE(vout.find("kscope version 0."), std::string::npos) << vout;
+  auto [hs, hout] = run({kBinary, "--help"});
+  EXPECT_EQ(hs, 0);
+  for (const char* flag : {"--web.listen-address", "--web.telemetry-path", "--config.file",
+                           "--web.config.file", "--log.level", "--version"})
+    EXPECT_NE(hout.find(flag), std::string::npos) << flag;
+}
+
+struct BadInput {
+  std::vector<std::string> args;
+  std::string expected;  // in the one error line
+};
+
+class CliRejects : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(CliRejects, WithOneLineAndExitCode2) {
+  std::vector<std::string> argv{kBinary};
+  for (const auto& a : GetParam().args) argv.push_back(a);
+  auto [status, out] = run(argv);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_NE(out.find(GetParam().expected), std::string::npos) << out;
+  EXPECT_EQ(out.find("level=info"), std::string::npos) << "started before rejecting: " << out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BadFlagsAndConfigs, CliRejects,
+    ::testing::Values(
+        BadInput{{"--nope"}, "unknown flag --nope"}, BadInput{{"--log.level=loud"}, "--log.level"},
+        BadInput{{"--web.listen-address=abc"}, "--web.listen-address"},
+        BadInput{{"--web.telemetry-path=metrics"}, "--web.telemetry-path"},
+        BadInput{{"--web.config.file=/etc/web.yml"}, "--web.config.file"},
+        BadInput{{"--config.file=/nonexistent/kscope.yml"}, "No such file or directory"},
+        BadInput{{"--config.file=" + kFixtures + "/bad_unknown_key.yaml"}, "unknown key"},
+        BadInput{{"--config.file=" + kFixtures + "/bad_mode.yaml"}, "mode"}),
+    [](const auto& info) { return "case" + std::to_string(info.index); });
+
+// Waits until kscope has sampled at least `n` more times than `since`.
+std::map<std::string, double> scrape_after_samples(int port, double since, int n) {
+  for (int i = 0; i < 500; i++) {
+    auto m = parse_metrics(http_get(port, "/metrics").body);
+    if (m["kscope_samples_total"] >= since + n) return m;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ADD_FAILURE() << "kscope did not sample";
+  return {};
+}
+
+class Running : public ::testing::Test {
+ protected:
+  void start(const std::string& config) {
+    config_ = write_temp(config);
+    kscope_ = std::make_unique<Child>(std::vector<std::string>{
+        kBinary, "--web.listen-address=127.0.0.1:0", "--config.file=" + config_});
+    auto p = kscope_->port();
+    ASSERT_TRUE(p) << kscope_->log();
+    port_ = *p;
+    before_ = scrape_after_samples(port_, 0, 1);
+  }
+  std::map<std::string, double> settle() {
+    return scrape_after_samples(
+        port_, parse_metrics(http_get(port_, "/metrics").body)["kscope_samples_total"], 2);
+  }
+  void TearDown() override {
+    if (kscope_) {
+      EXPECT_EQ(kscope_->stop(), 0) << kscope_->log();
+    }
+    unlink(config_.c_str());
+  }
+  // known <= delta <= known + what the rest of this machine did meanwhile.
+  void expect_delta(const std::map<std::string, double>& after, const std::string& name,
+                    double known) {
+    ASSERT_TRUE(after.count(name)) << name << " missing";
+    double d = after.at(name) - before_[name];
+    EXPECT_GE(d, known) << name;
+    EXPECT_LE(d, known * 1.05 + 400) << name;
+  }
+
+  std::string config_;
+  std::unique_ptr<Child> kscope_;
+  int port_ = 0;
+  std::map<std::string, double> before_;
+};
+
+TEST_F(Running, WorkloadWithKnownCountsShowsInEveryCounter) {
+  KSCOPE_REQUIRE_BPF();
+  ASSERT_NO_FATAL_FAILURE(start("sample_interval: 100ms\n"));
+  constexpr int kOpens = 3000, kFailingOpens = 500, kReads = 2000, kSize = 3000, kWrites = 1500,
+                kUnlinks = 60, kForks = 40, kThreads = 40;
+  for (int i = 0; i < kOpens; i++) close(open("/dev/null", O_RDONLY));
+  for (int i = 0; i < kFailingOpens; i++) ASSERT_LT(open("/nonexistent/kscope", O_RDONLY), 0);
+  std::vector<char> buf(kSize);
+  int zero = open("/dev/zero", O_RDONLY), null = open("/dev/null", O_WRONLY);
+  for (int i = 0; i < kReads; i++) ASSERT_EQ(read(zero, buf.data(), kSize), kSize);
+  for (int i = 0; i < kWrites; i++) ASSERT_EQ(write(null, buf.data(), 100), 100);
+  close(zero);
+  close(null);
+  char dir[] = "/tmp/kscope-e2e-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  for (int i = 0; i < kUnlinks; i++) {
+    std::string f = std::string(dir) + "/" + std::to_string(i);
+    close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
+    ASSERT_EQ(unlink(f.c_str()), 0);
+  }
+  rmdir(dir);
+  for (int i = 0; i < kForks; i++) {
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    waitpid(pid, nullptr, 0);
+  }
+  for (int i = 0; i < kThreads; i++) std::thread([] {}).join();
+  auto after = settle();
+
+  expect_delta(after, "kscope_fd_open_calls_total", kOpens + kFailingOpens + kUnlinks + 2);
+  expect_delta(after, "kscope_fd_open_errors_total", kFailingOpens);
+  expect_delta(after, "kscope_fd_close_calls_total", kOpens + kUnlinks + 2);
+  expect_delta(after, "kscope_vfs_read_calls_total", kReads);
+  expect_delta(after, "kscope_vfs_read_bytes_total", double(kReads) * kSize);
+  expect_delta(after, "kscope_vfs_write_calls_total", kWrites);
+  expect_delta(after, "kscope_vfs_write_bytes_total", kWrites * 100.0);
+  expect_delta(after, "kscope_vfs_unlink_calls_total", kUnlinks + 1);
+  expect_delta(after, "kscope_process_created_total", kForks);
+  expect_delta(after, "kscope_thread_created_total", kThreads);
+  expect_delta(after, "kscope_task_exits_total", kForks + kThreads);
+  // 3000-byte reads land in le="4096", none of them in le="2048".
+  double in_4k = (after["kscope_vfs_read_size_bytes_bucket{le=\"4096\"}"] -
+                  after["kscope_vfs_read_size_bytes_bucket{le=\"2048\"}"]) -
+                 (before_["kscope_vfs_read_size_bytes_bucket{le=\"4096\"}"] -
+                  before_["kscope_vfs_read_size_bytes_bucket{le=\"2048\"}"]);
+  EXPECT_GE(in_4k, kReads);
+  EXPECT_LE(in_4k, kReads * 1.05 + 400);
+}
+
+TEST_F(Running, ZombiesRiseByExactlyZAndFallAfterReaping) {
+  KSCOPE_REQUIRE_BPF();
+  ASSERT_NO_FATAL_FAILURE(start("sample_interval: 100ms\n"));
+  constexpr int kZombies = 5;
+  std::vector<pid_t> kids;
+  for (int i = 0; i < kZombies; i++) {
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    kids.push_back(pid);
+  }
+  for (pid_t pid : kids) {  // exited, not reaped
+    siginfo_t si{};
+    ASSERT_EQ(waitid(P_PID, pid, &si, WEXITED | WNOWAIT), 0);
+  }
+  auto with = settle();
+  EXPECT_EQ(with["kscope_process_zombies"] - before_["kscope_process_zombies"], kZombies);
+  for (pid_t pid : kids) waitpid(pid, nullptr, 0);
+  auto without = settle();
+  EXPECT_EQ(without["kscope_process_zombies"], before_["kscope_process_zombies"]);
+}
+
+TEST_F(Running, EntryModeExposesNoErrorsBytesOrSizes) {
+  KSCOPE_REQUIRE_BPF();
+  ASSERT_NO_FATAL_FAILURE(start("sample_interval: 100ms\nmode: entry\n"));
+  for (int i = 0; i < 500; i++) close(open("/dev/null", O_RDONLY));
+  auto after = settle();
+  expect_delta(after, "kscope_fd_open_calls_total", 500);
+  for (const auto& [name, _] : after) {
+    if (!name.starts_with("kscope_")) continue;
+    EXPECT_EQ(name.find("_errors_total"), std::string::npos) << name;
+    EXPECT_EQ(name.find("_bytes_total"), std::string::npos) << name;
+    EXPECT_EQ(name.find("_size_bytes"), std::string::npos) << name;
+  }
+  EXPECT_EQ(after["kscope_probe_attach_info{attach=\"tracepoint\",probe=\"fd\"}"], 1);
+}
+
+TEST_F(Running, ServesLandingPageSelfMetricsAndPromtoolCleanOutput) {
+  KSCOPE_REQUIRE_BPF();
+  ASSERT_NO_FATAL_FAILURE(start("modules:\n  vfs: {enabled: false}\n"));
+  auto landing = http_get(port_, "/");
+  EXPECT_EQ(landing.status, 200);
+  EXPECT_NE(landing.body.find("href=\"/metrics\""), std::string::npos);
+  EXPECT_EQ(http_get(port_, "/nope").status, 404);
+  EXPECT_EQ(http_get(port_, "/", "POST").status, 405);
+
+  auto scrape = http_get(port_, "/metrics");
+  ASSERT_EQ(scrape.status, 200);
+  auto m = parse_metrics(scrape.body);
+  EXPECT_EQ(m["kscope_probe_up{probe=\"fd\"}"], 1);
+  EXPECT_EQ(m["kscope_probe_up{probe=\"process\"}"], 1);
+  EXPECT_FALSE(m.count("kscope_probe_up{probe=\"vfs\"}")) << "disabled module reported";
+  EXPECT_FALSE(m.count("kscope_vfs_read_calls_total"));
+  for (const char* name :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+        "process_start_time_seconds", "kscope_sample_duration_seconds_count"})
+    EXPECT_TRUE(m.count(name)) << name;
+  bool build_info = false;
+  for (const auto& [k, v] : m) build_info = build_info || k.starts_with("kscope_build_info{");
+  EXPECT_TRUE(build_info);
+
+  std::string path = write_temp(scrape.body, ".txt");
+  auto [status, out] = run({"/bin/sh", "-c", "promtool check metrics < " + path});
+  unlink(path.c_str());
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(out, "") << "promtool findings";
+}
+
+TEST(Signals, SigintDetachesAndExitsZero) {
+  KSCOPE_REQUIRE_BPF();
+  Child k({kBinary, "--web.listen-address=127.0.0.1:0"});
+  ASSERT_TRUE(k.port()) << k.log();
+  EXPECT_EQ(k.stop(SIGINT), 0) << k.log();
+  EXPECT_NE(k.log().find("detaching probes"), std::string::npos) << k.log();
+}
+
+}  // namespace
+}  // namespace kscope::test

@@ -1,0 +1,157 @@
+// For tests that run the real kscope binary: start it, find its port,
+// scrape it over loopback, read the exposition text.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace kscope::test {
+
+struct HttpResponse {
+  int status = 0;
+  std::string headers, body;
+};
+
+// One HTTP/1.0 GET to 127.0.0.1:port; status 0 when nothing answered.
+inline HttpResponse http_get(int port, const std::string& path, const std::string& method = "GET") {
+  HttpResponse r;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return r;
+  }
+  std::string req = method + " " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    close(fd);
+    return r;
+  }
+  std::string all;
+  char buf[65536];
+  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) all.append(buf, n);
+  close(fd);
+  auto end = all.find("\r\n\r\n");
+  if (all.rfind("HTTP/1.", 0) != 0 || end == std::string::npos) return r;
+  r.status = std::stoi(all.substr(9, 3));
+  r.headers = all.substr(0, end);
+  r.body = all.substr(end + 4);
+  return r;
+}
+
+// Exposition text -> {"name{labels}": value}; comments skipped.
+inline std::map<std::string, double> parse_metrics(const std::string& text) {
+  std::map<std::string, double> m;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    auto sp = line.rfind(' ');
+    if (sp == std::string::npos) continue;
+    m[line.substr(0, sp)] = std::stod(line.substr(sp + 1));
+  }
+  return m;
+}
+
+// A child process whose stderr goes to a file; killed (SIGTERM) on destruction.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& argv) {
+    char tmpl[] = "/tmp/kscope-test-log-XXXXXX";
+    int log = mkstemp(tmpl);
+    log_path_ = tmpl;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(log, 2);
+      dup2(log, 1);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    close(log);
+  }
+  ~Child() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    unlink(log_path_.c_str());
+  }
+  std::string log() const {
+    std::ifstream f(log_path_);
+    return {std::istreambuf_iterator<char>(f), {}};
+  }
+  // Exit status after SIGTERM (or of its own accord), -1 on timeout/signal.
+  int stop(int sig = SIGTERM) {
+    if (!exited_) kill(pid_, sig);
+    return wait_exit();
+  }
+  int wait_exit(std::chrono::seconds timeout = std::chrono::seconds(20)) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (!exited_ && std::chrono::steady_clock::now() < until) {
+      int st;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        exited_ = true;
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    return exited_ ? status_ : -1;
+  }
+  // The port kscope logged ("... (port N) ..."), waiting for it to start.
+  std::optional<int> port(std::chrono::seconds timeout = std::chrono::seconds(20)) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      std::string l = log();
+      if (auto at = l.find("(port "); at != std::string::npos) return std::stoi(l.substr(at + 6));
+      if (wait_exit(std::chrono::seconds(0)) != -1) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return std::nullopt;
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = -1;
+  std::string log_path_;
+};
+
+// Runs a command to completion; returns {exit status, stdout+stderr}.
+inline std::pair<int, std::string> run(const std::vector<std::string>& argv) {
+  Child c(argv);
+  int status = c.wait_exit();
+  return {status, c.log()};
+}
+
+inline std::string write_temp(const std::string& content, const std::string& suffix = ".yaml") {
+  std::string path = "/tmp/kscope-test-XXXXXX" + suffix;
+  std::vector<char> p(path.begin(), path.end());
+  p.push_back('\0');
+  int fd = mkstemps(p.data(), static_cast<int>(suffix.size()));
+  if (write(fd, content.data(), content.size()) < 0) path.clear();
+  close(fd);
+  return p.data();
+}
+
+}  // namespace kscope::test
