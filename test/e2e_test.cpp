@@ -229,3 +229,67 @@ TEST(Signals, SigintDetachesAndExitsZero) {
 
 }  // namespace
 }  // namespace kscope::test
+
+namespace kscope::test {
+namespace {
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// The first sample value in a Prometheus instant-query answer, or -1.
+double query_value(int port, const std::string& query) {
+  auto r = http_get(port, "/api/v1/query?query=" + query);
+  auto at = r.body.find("\"value\":[");
+  if (r.status != 200 || at == std::string::npos) return -1;
+  auto q = r.body.find(",\"", at);
+  return q == std::string::npos ? -1 : std::stod(r.body.substr(q + 2));
+}
+
+TEST(Prometheus, ScrapesKscopeAndSeesCountersIncrease) {
+  KSCOPE_REQUIRE_BPF();
+  if (access("/usr/bin/prometheus", X_OK) != 0)
+    GTEST_SKIP() << "Debian's prometheus package is not installed (apt-get install prometheus)";
+  Child kscope({kBinary, "--web.listen-address=127.0.0.1:0"});
+  auto kport = kscope.port();
+  ASSERT_TRUE(kport) << kscope.log();
+
+  char dir[] = "/tmp/kscope-prom-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string config = std::string(dir) + "/prometheus.yml";
+  std::ofstream(config) << "global:\n  scrape_interval: 1s\nscrape_configs:\n"
+                           "  - job_name: kscope\n    static_configs:\n"
+                           "      - targets: ['127.0.0.1:"
+                        << *kport << "']\n";
+  int pport = free_port();
+  Child prom({"/usr/bin/prometheus", "--config.file=" + config,
+              "--storage.tsdb.path=" + std::string(dir) + "/data",
+              "--web.listen-address=127.0.0.1:" + std::to_string(pport)});
+
+  // up == 1, then the open counter moves between two scrapes.
+  double up = -1, first = -1, later = -1;
+  for (int i = 0; i < 300 && (up != 1 || first < 0 || later <= first); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    close(open("/dev/null", O_RDONLY));
+    up = query_value(pport, "up%7Bjob%3D%22kscope%22%7D");
+    double v = query_value(pport, "kscope_fd_open_calls_total");
+    if (v >= 0 && first < 0) first = v;
+    if (first >= 0) later = v;
+  }
+  EXPECT_EQ(up, 1) << prom.log();
+  EXPECT_GE(first, 0);
+  EXPECT_GT(later, first) << "the counter did not increase in Prometheus";
+  EXPECT_EQ(prom.stop(), 0);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kscope::test
