@@ -39,6 +39,7 @@ function(kscope_probe name)
             -I${PROJECT_SOURCE_DIR}/probes/${KSCOPE_BPF_ARCH} -I${PROJECT_SOURCE_DIR}/probes
             ${KSCOPE_BPF_SYS_INCLUDES} -c ${src} -o ${obj}
     DEPENDS ${src} ${PROJECT_SOURCE_DIR}/probes/${name}.h ${PROJECT_SOURCE_DIR}/probes/kscope.bpf.h
+            ${PROJECT_SOURCE_DIR}/probes/le_slot.h
     COMMENT "BPF ${name}.bpf.c"
     VERBATIM)
   add_custom_command(

@@ -28,13 +28,16 @@ const char* level_name(LogLevel l) {
 }
 
 int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
-  LogLevel ours = level == LIBBPF_WARN ? LogLevel::kWarn : LogLevel::kDebug;
+  // kscope reports each failure in one line of its own; libbpf's details
+  // (verifier logs, relocations) are for --log.level=debug.
+  (void)level;
+  LogLevel ours = LogLevel::kDebug;
   if (ours < g_level.load()) return 0;
   char buf[1024];
   int n = vsnprintf(buf, sizeof(buf), fmt, args);
   std::string_view msg(buf, n < 0 ? 0 : std::min<size_t>(n, sizeof(buf) - 1));
   while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
-  log(ours, std::string("libbpf: ") + std::string(msg));
+  log(ours, msg);  // libbpf's messages start with "libbpf: " already
   return n;
 }
 
@@ -53,9 +56,13 @@ LogLevel log_level() { return g_level.load(); }
 
 void log(LogLevel level, std::string_view msg) {
   if (level < g_level.load()) return;
+  std::string quoted;  // logfmt: one line, quotes and backslashes escaped
+  for (char c : msg) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c == '\n' ? ' ' : c;
+  }
   std::lock_guard lock(g_mu);
-  std::fprintf(stderr, "level=%s msg=\"%.*s\"\n", level_name(level), static_cast<int>(msg.size()),
-               msg.data());
+  std::fprintf(stderr, "level=%s msg=\"%s\"\n", level_name(level), quoted.c_str());
 }
 
 void route_libbpf_log() { libbpf_set_print(libbpf_print); }

@@ -5,6 +5,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
+#include "le_slot.h"
+
 /* 0 counts every task; otherwise only tasks of this process (tests, like
  * libbpf-tools' targ_tgid). Read-only data: when 0 the verifier sees a
  * constant and drops the check, so production pays nothing for it. */
@@ -33,26 +35,6 @@ static __always_inline bool kscope_skip_task(struct task_struct *t)
 static __always_inline void kscope_add(__u64 *slot, __u64 n)
 {
 	__sync_fetch_and_add(slot, n);
-}
-
-/* Bucket index for a Prometheus `le` histogram with bounds 1, 2, 4, ...:
- * ceil(log2(v)), so a 3-byte read lands in le="4"; 0 and 1 go to le="1";
- * values above the last bound go to the +Inf slot `max_slot`. */
-static __always_inline __u32 kscope_le_slot(__u64 v, __u32 max_slot)
-{
-	__u32 r = 0, shift;
-
-	if (v <= 1)
-		return 0;
-	v--; /* floor(log2(v - 1)) + 1 == ceil(log2(v)) for v >= 2 */
-	shift = (v > 0xFFFFFFFFULL) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xFFFF) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	r += 1;
-	return r < max_slot ? r : max_slot;
 }
 
 /* One-entry per-CPU array holding a module's whole stats struct: one map

@@ -32,6 +32,10 @@ struct BadInput {
   std::string expected;  // in the one error line
 };
 
+void PrintTo(const BadInput& b, std::ostream* os) {
+  for (const auto& a : b.args) *os << a << ' ';
+}
+
 class CliRejects : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(CliRejects, WithOneLineAndExitCode2) {
@@ -290,6 +294,80 @@ TEST(Prometheus, ScrapesKscopeAndSeesCountersIncrease) {
   EXPECT_EQ(prom.stop(), 0);
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace
+}  // namespace kscope::test
+
+namespace kscope::test {
+namespace {
+
+// Without the privileges to load BPF, every module says why, reports
+// probe_up 0, and kscope keeps serving.
+TEST(Unprivileged, EveryProbeDownWithTheReasonAndStillServing) {
+  std::vector<std::string> argv{kBinary, "--web.listen-address=127.0.0.1:0"};
+  if (geteuid() == 0)  // drop to nobody with no capabilities
+    argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                               "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"});
+  Child k(argv);
+  auto port = k.port();
+  ASSERT_TRUE(port) << k.log();
+  auto m = scrape_after_samples(*port, 0, 1);
+  for (const char* probe : {"fd", "vfs", "process"}) {
+    EXPECT_EQ(m[std::string("kscope_probe_up{probe=\"") + probe + "\"}"], 0) << probe;
+    EXPECT_NE(k.log().find(std::string(probe) + ": load BPF programs"), std::string::npos)
+        << k.log();
+  }
+  EXPECT_NE(k.log().find("Operation not permitted"), std::string::npos) << k.log();
+  EXPECT_NE(k.log().find("CAP_BPF"), std::string::npos) << k.log();
+  EXPECT_EQ(http_get(*port, "/").status, 200);
+  EXPECT_EQ(k.stop(), 0);
+}
+
+// On a fresh machine tracefs is not mounted: kscope mounts it and says so.
+TEST(Tracefs, MountedWhenAbsent) {
+  KSCOPE_REQUIRE_BPF();
+  if (access("/sys/kernel/tracing/events", F_OK) == 0) {
+    auto [st, out] = run({"/bin/umount", "/sys/kernel/tracing"});
+    ASSERT_EQ(st, 0) << "cannot unmount tracefs to test its absence: " << out;
+  }
+  ASSERT_NE(access("/sys/kernel/tracing/events", F_OK), 0);
+  Child k({kBinary, "--web.listen-address=127.0.0.1:0", "--log.level=debug"});
+  auto port = k.port();
+  ASSERT_TRUE(port) << k.log();
+  auto m = scrape_after_samples(*port, 0, 1);
+  EXPECT_EQ(m["kscope_probe_up{probe=\"fd\"}"], 1) << k.log();
+  EXPECT_NE(k.log().find("mounted tracefs at /sys/kernel/tracing"), std::string::npos) << k.log();
+  EXPECT_EQ(k.stop(), 0);
+}
+
+}  // namespace
+}  // namespace kscope::test
+
+namespace kscope::test {
+namespace {
+
+// The exposed families (name, TYPE, HELP) are a contract with dashboards and
+// alert rules: compare them with test/fixtures/metrics_<mode>.txt.
+// UPDATE=1 rewrites the fixture.
+class Contract : public Running, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(Contract, FamiliesMatchTheFixture) {
+  KSCOPE_REQUIRE_BPF();
+  ASSERT_NO_FATAL_FAILURE(start("sample_interval: 100ms\nmode: " + GetParam() + "\n"));
+  std::istringstream in(http_get(port_, "/metrics").body);
+  std::string got;
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("# HELP kscope_") || line.starts_with("# TYPE kscope_") ||
+        line.starts_with("# HELP process_") || line.starts_with("# TYPE process_"))
+      got += line + "\n";
+  std::string path = kFixtures + "/metrics_" + GetParam() + ".txt";
+  if (getenv("UPDATE")) std::ofstream(path) << got;
+  std::ifstream f(path);
+  std::string want((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_EQ(got, want) << "exposed families changed; if on purpose: UPDATE=1 ctest -R Contract";
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, Contract, ::testing::Values("return", "entry"));
 
 }  // namespace
 }  // namespace kscope::test

@@ -5,7 +5,9 @@
 
 namespace kscope {
 
-Error::Error(const std::string& what, int err)
-    : std::runtime_error(what + ": " + std::strerror(std::abs(err))), err_(std::abs(err)) {}
+Error::Error(const std::string& what, int err, const std::string& hint)
+    : std::runtime_error(what + ": " + std::strerror(std::abs(err)) +
+                         (hint.empty() ? "" : " (" + hint + ")")),
+      err_(std::abs(err)) {}
 
 }  // namespace kscope

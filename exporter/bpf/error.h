@@ -10,7 +10,8 @@ namespace kscope {
 class Error : public std::runtime_error {
  public:
   // err: an errno value, positive or negative (libbpf returns -errno).
-  Error(const std::string& what, int err);
+  // hint: what to do about it, appended in parentheses when not empty.
+  Error(const std::string& what, int err, const std::string& hint = "");
   explicit Error(const std::string& what) : std::runtime_error(what), err_(0) {}
   int err() const { return err_; }
 

@@ -76,6 +76,15 @@ Attachment attach_all(bpf_object* obj, const std::string& module) {
   return a;
 }
 
+std::string load_hint(int err) {
+  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+    return " (the kernel has no BTF at /sys/kernel/btf/vmlinux; CO-RE needs "
+           "CONFIG_DEBUG_INFO_BTF=y)";
+  if (err == -EPERM || err == EPERM || err == -EACCES || err == EACCES)
+    return "loading BPF needs root, or CAP_BPF and CAP_PERFMON";
+  return "";
+}
+
 std::vector<uint64_t> sum_percpu(const std::vector<uint64_t>& values, size_t ncpus, size_t n) {
   std::vector<uint64_t> out(n, 0);
   for (size_t cpu = 0; cpu < ncpus; cpu++)

@@ -57,6 +57,10 @@ struct Attachment {
 // syscall tracepoint needs it. Throws Error naming module and program.
 Attachment attach_all(bpf_object* obj, const std::string& module);
 
+// Why loading a BPF object may have failed with err, or "" when nothing
+// more is known.
+std::string load_hint(int err);
+
 // Sums element `key` of a per-CPU array whose value is n u64 counters, over
 // all possible CPUs. Throws Error.
 std::vector<uint64_t> read_percpu_u64s(int map_fd, uint32_t key, size_t n);

@@ -34,10 +34,10 @@ void ensure_tracefs() {
   if (done) return;
   if (!tracefs_mounted()) {
     if (mount("nodev", kTracefs, "tracefs", 0, nullptr) != 0) {
-      throw Error(std::string("tracefs is not mounted and mounting it at ") + kTracefs +
-                      " failed (syscall tracepoints need it; run `mount -t tracefs nodev " +
-                      kTracefs + "` or mount it into the container)",
-                  errno);
+      throw Error(std::string("tracefs is not mounted and mounting it at ") + kTracefs + " failed",
+                  errno,
+                  std::string("syscall tracepoints need it: run `mount -t tracefs nodev ") +
+                      kTracefs + "` or mount the host's into the container");
     }
     log_info(std::string("mounted tracefs at ") + kTracefs + ": syscall tracepoints need it");
   }

@@ -25,7 +25,8 @@ Attachment load_and_attach(S* skel, const std::string& module, Mode mode, uint32
                            int (*load)(S*)) {
   keep_only(skel->obj, tracepoint_variant(mode));
   skel->rodata->targ_tgid = target_tgid;
-  if (int err = load(skel); err != 0) throw Error(module + ": load BPF programs", err);
+  if (int err = load(skel); err != 0)
+    throw Error(module + ": load BPF programs", err, load_hint(err));
   return attach_all(skel->obj, module);
 }
 
