@@ -1,6 +1,4 @@
-# kscope_probe(<name>): compile probes/<name>.bpf.c with clang -target bpf,
-# generate <name>.skel.h with bpftool, and add exporter/collectors/<name>.cpp
-# to the collectors OBJECT library (object files keep self-registration alive).
+# BPF objects and bpftool skeletons, after libbpf-bootstrap's FindBpfObject.
 find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
 
@@ -28,8 +26,10 @@ endforeach()
 set(KSCOPE_SKEL_DIR ${CMAKE_BINARY_DIR}/skel)
 file(MAKE_DIRECTORY ${KSCOPE_SKEL_DIR})
 
-function(kscope_probe name)
-  set(src ${PROJECT_SOURCE_DIR}/probes/${name}.bpf.c)
+# kscope_bpf_skeleton(<name> <src.bpf.c> [extra deps...]): compile with clang
+# -target bpf and generate ${KSCOPE_SKEL_DIR}/<name>.skel.h (struct <name>_bpf);
+# target <name>_skel builds it.
+function(kscope_bpf_skeleton name src)
   set(obj ${KSCOPE_SKEL_DIR}/${name}.bpf.o)
   set(skel ${KSCOPE_SKEL_DIR}/${name}.skel.h)
   add_custom_command(
@@ -38,8 +38,8 @@ function(kscope_probe name)
             -Wall -Werror
             -I${PROJECT_SOURCE_DIR}/probes/${KSCOPE_BPF_ARCH} -I${PROJECT_SOURCE_DIR}/probes
             ${KSCOPE_BPF_SYS_INCLUDES} -c ${src} -o ${obj}
-    DEPENDS ${src} ${PROJECT_SOURCE_DIR}/probes/${name}.h ${PROJECT_SOURCE_DIR}/probes/kscope.bpf.h
-            ${PROJECT_SOURCE_DIR}/probes/le_slot.h
+    DEPENDS ${src} ${PROJECT_SOURCE_DIR}/probes/kscope.bpf.h ${PROJECT_SOURCE_DIR}/probes/le_slot.h
+            ${ARGN}
     COMMENT "BPF ${name}.bpf.c"
     VERBATIM)
   add_custom_command(
@@ -49,6 +49,13 @@ function(kscope_probe name)
     COMMENT "skeleton ${name}.skel.h"
     VERBATIM)
   add_custom_target(${name}_skel DEPENDS ${skel})
+endfunction()
+
+# kscope_probe(<name>): a probe module: probes/<name>.bpf.c + probes/<name>.h
+# and its collector exporter/collectors/<name>.cpp.
+function(kscope_probe name)
+  kscope_bpf_skeleton(${name} ${PROJECT_SOURCE_DIR}/probes/${name}.bpf.c
+                      ${PROJECT_SOURCE_DIR}/probes/${name}.h)
   add_dependencies(kscope_collectors ${name}_skel)
   target_sources(kscope_collectors PRIVATE ${PROJECT_SOURCE_DIR}/exporter/collectors/${name}.cpp)
 endfunction()
