@@ -39,6 +39,7 @@ function(kscope_bpf_skeleton name src)
             -I${PROJECT_SOURCE_DIR}/probes/${KSCOPE_BPF_ARCH} -I${PROJECT_SOURCE_DIR}/probes
             ${KSCOPE_BPF_SYS_INCLUDES} -c ${src} -o ${obj}
     DEPENDS ${src} ${PROJECT_SOURCE_DIR}/probes/kscope.bpf.h ${PROJECT_SOURCE_DIR}/probes/le_slot.h
+            ${PROJECT_SOURCE_DIR}/probes/cgroup_key.h
             ${ARGN}
     COMMENT "BPF ${name}.bpf.c"
     VERBATIM)

@@ -15,12 +15,19 @@
 
 namespace kscope {
 
+class CgroupAttribution;
+
 struct CollectorContext {
   prometheus::Registry& registry;
   const Config& config;
   // 0: count every task. Otherwise only this process and its children
   // (tests; the BPF side's targ_tgid).
   uint32_t target_tgid = 0;
+  // Per-cgroup counting when set; node-wide totals when null.
+  CgroupAttribution* attribution = nullptr;
+  // cgroup ids each module's map holds before the overflow key takes the
+  // rest; 0: the default, from max_cgroups (tests make it tiny).
+  uint32_t cgroup_map_entries = 0;
 };
 
 class Collector {

@@ -100,8 +100,18 @@ class Parser {
         config.mode = parse_mode(value, key, mark);
       } else if (key == "modules") {
         parse_modules(value, key, mark, config);
+      } else if (key == "attribution") {
+        config.attribution = parse_attribution(value, key, mark);
+      } else if (key == "max_cgroups") {
+        config.max_cgroups = parse_count(value, key, mark, 1, 100000);
+      } else if (key == "pods_log_dir") {
+        if (!value.IsScalar() || value.Scalar().empty())
+          fail(mark, key, "expected a directory path, got " + describe(value));
+        config.pods_log_dir = value.Scalar();
       } else {
-        fail(key_mark, key, "unknown key; allowed keys: sample_interval, mode, modules");
+        fail(key_mark, key,
+             "unknown key; allowed keys: sample_interval, mode, attribution, max_cgroups, "
+             "pods_log_dir, modules");
       }
     }
     return config;
@@ -140,6 +150,28 @@ class Parser {
       out.push_back({k.Scalar(), v, mark, k.Mark()});
     }
     return out;
+  }
+
+  Attribution parse_attribution(const YAML::Node& v, const std::string& path,
+                                const YAML::Mark& mark) const {
+    if (v.IsScalar() && v.Scalar() == "cgroup") return Attribution::kCgroup;
+    if (v.IsScalar() && v.Scalar() == "none") return Attribution::kNone;
+    fail(mark, path,
+         "expected one of cgroup, none, got " + (v.IsScalar() ? quote(v.Scalar()) : describe(v)));
+    return Attribution::kNone;
+  }
+
+  uint32_t parse_count(const YAML::Node& v, const std::string& path, const YAML::Mark& mark,
+                       uint32_t min, uint32_t max) const {
+    const std::string range = " (" + std::to_string(min) + " to " + std::to_string(max) + ")";
+    if (!v.IsScalar() || v.Scalar().empty() ||
+        v.Scalar().find_first_not_of("0123456789") != std::string::npos)
+      fail(mark, path,
+           "expected a whole number" + range + ", got " +
+               (v.IsScalar() ? quote(v.Scalar()) : describe(v)));
+    if (v.Scalar().size() > 9 || std::stoul(v.Scalar()) < min || std::stoul(v.Scalar()) > max)
+      fail(mark, path, quote(v.Scalar()) + " is out of range" + range);
+    return static_cast<uint32_t>(std::stoul(v.Scalar()));
   }
 
   std::chrono::milliseconds parse_interval(const YAML::Node& v, const std::string& path,
@@ -292,6 +324,10 @@ std::string format_interval(std::chrono::milliseconds interval) {
 
 }  // namespace
 
+const char* attribution_name(Attribution a) {
+  return a == Attribution::kCgroup ? "cgroup" : "none";
+}
+
 const char* mode_name(Mode m) {
   switch (m) {
     case Mode::kReturn:
@@ -369,6 +405,9 @@ std::string to_yaml(const Config& config) {
   out << YAML::BeginMap;
   out << YAML::Key << "sample_interval" << YAML::Value << format_interval(config.sample_interval);
   out << YAML::Key << "mode" << YAML::Value << mode_name(config.mode);
+  out << YAML::Key << "attribution" << YAML::Value << attribution_name(config.attribution);
+  out << YAML::Key << "max_cgroups" << YAML::Value << config.max_cgroups;
+  out << YAML::Key << "pods_log_dir" << YAML::Value << config.pods_log_dir;
   out << YAML::Key << "modules" << YAML::Value << YAML::BeginMap;
   for (const auto& [name, module] : config.modules) {
     out << YAML::Key << name << YAML::Value << YAML::Flow << YAML::BeginMap;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -19,9 +20,21 @@ struct ModuleConfig {
   bool enabled = true;
 };
 
+// cgroup: every counter gains a `cgroup` label, counted per cgroup v2 in
+// the kernel. none: node-wide totals only (cheapest).
+enum class Attribution { kCgroup, kNone };
+
+const char* attribution_name(Attribution a);
+
 struct Config {
   std::chrono::milliseconds sample_interval{1000};
   Mode mode = Mode::kReturn;
+  Attribution attribution = Attribution::kCgroup;
+  // Live `cgroup` label values at most; more cgroups count as cgroup="other".
+  uint32_t max_cgroups = 500;
+  // Kubelet's pod log directories (<namespace>_<pod>_<uid>): pod names
+  // without asking the Kubernetes API.
+  std::string pods_log_dir = "/var/log/pods";
   // One entry per known module; modules absent from the file keep defaults.
   std::map<std::string, ModuleConfig> modules;
 

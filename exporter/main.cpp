@@ -5,12 +5,14 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
 
 #include "bpf/error.h"
+#include "cgroup/attribution.h"
 #include "cli.h"
 #include "collector.h"
 #include "config.h"
@@ -81,7 +83,22 @@ int run(const std::vector<std::string>& args, const std::string& program) {
   log_info("kscope " KSCOPE_VERSION " listening on " + flags.listen_address + " (port " + ports +
            "), metrics at " + flags.telemetry_path + ", mode " + mode_name(config.mode));
 
-  CollectorContext ctx{*registry, config};
+  // Attribution needs the cgroup2 mount; without one, node-wide totals.
+  std::shared_ptr<CgroupAttribution> attribution;
+  if (config.attribution == Attribution::kCgroup) {
+    std::ifstream mountinfo("/proc/self/mountinfo");
+    std::string text((std::istreambuf_iterator<char>(mountinfo)), {});
+    if (auto root = find_cgroup2_mount(text)) {
+      attribution = std::make_shared<CgroupAttribution>(*root, config.max_cgroups,
+                                                        config.pods_log_dir, *registry);
+      web.add(attribution);  // counts scrapes
+      log_info("attributing to cgroups under " + *root + " (at most " +
+               std::to_string(config.max_cgroups) + " series, then cgroup=\"other\")");
+    } else {
+      log_warn("no cgroup2 mount in /proc/self/mountinfo: attribution off, node-wide totals");
+    }
+  }
+  CollectorContext ctx{*registry, config, 0, attribution.get()};
   std::map<std::string, std::unique_ptr<Collector>> running;
   for (const auto& [name, factory] : collector_factories()) {
     if (!config.module_enabled(name)) continue;
@@ -105,7 +122,7 @@ int run(const std::vector<std::string>& args, const std::string& program) {
   {
     std::map<std::string, Collector*> sampled;
     for (auto& [name, c] : running) sampled.emplace(name, c.get());
-    Sampler sampler(std::move(sampled), self, config.sample_interval);
+    Sampler sampler(std::move(sampled), self, config.sample_interval, attribution.get());
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log_info(std::string("received ") + strsignal(sig) + ", detaching probes");

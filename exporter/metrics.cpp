@@ -1,26 +1,9 @@
 #include "metrics.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace kscope {
-
-CounterSet::CounterSet(prometheus::Registry& registry, std::span<const CounterSpec> specs,
-                       Mode mode) {
-  for (const auto& spec : specs) {
-    if (spec.return_only && mode == Mode::kEntry) continue;
-    auto& family = prometheus::BuildCounter().Name(spec.name).Help(spec.help).Register(registry);
-    counters_.push_back({spec.index, &family.Add({})});
-  }
-}
-
-void CounterSet::update(std::span<const uint64_t> totals) {
-  for (auto& e : counters_) {
-    uint64_t now = totals[e.index];
-    // The kernel's sums only grow; a smaller value would be a bug, never a reset.
-    if (now > e.last) e.counter->Increment(static_cast<double>(now - e.last));
-    e.last = std::max(e.last, now);
-  }
-}
 
 std::vector<double> power_of_two_bounds(size_t n) {
   std::vector<double> b(n);
@@ -28,26 +11,74 @@ std::vector<double> power_of_two_bounds(size_t n) {
   return b;
 }
 
-SlotHistogram::SlotHistogram(prometheus::Registry& registry, const std::string& name,
-                             const std::string& help, size_t slots)
-    : last_(slots, 0) {
-  auto& family = prometheus::BuildHistogram().Name(name).Help(help).Register(registry);
-  histogram_ = &family.Add({}, power_of_two_bounds(slots - 1));
+StatsPublisher::StatsPublisher(prometheus::Registry& registry,
+                               std::span<const CounterSpec> counters,
+                               std::span<const HistogramSpec> histograms, Mode mode, bool labeled)
+    : labeled_(labeled) {
+  for (const auto& spec : counters) {
+    if (spec.return_only && mode == Mode::kEntry) continue;
+    counter_specs_.push_back(spec);
+    counter_families_.push_back(
+        &prometheus::BuildCounter().Name(spec.name).Help(spec.help).Register(registry));
+  }
+  if (mode == Mode::kReturn) {
+    for (const auto& spec : histograms) {
+      histogram_specs_.push_back(spec);
+      histogram_families_.push_back(
+          &prometheus::BuildHistogram().Name(spec.name).Help(spec.help).Register(registry));
+    }
+  }
+  if (!labeled_) series("");  // node-wide series exist from the start, at 0
 }
 
-void SlotHistogram::update(std::span<const uint64_t> slot_totals, uint64_t sum_total) {
-  std::vector<double> increments(last_.size());
+StatsPublisher::Series& StatsPublisher::series(const std::string& label) {
+  auto it = series_.find(label);
+  if (it != series_.end()) return it->second;
+  prometheus::Labels labels;
+  if (labeled_) labels["cgroup"] = label;
+  Series s;
+  for (auto* f : counter_families_) s.counters.push_back(&f->Add(labels));
+  for (size_t i = 0; i < histogram_families_.size(); i++)
+    s.histograms.push_back(
+        &histogram_families_[i]->Add(labels, power_of_two_bounds(histogram_specs_[i].slots - 1)));
+  return series_.emplace(label, std::move(s)).first->second;
+}
+
+void StatsPublisher::publish(uint64_t source, const std::string& label,
+                             std::span<const uint64_t> words) {
+  auto& last = last_[source];
+  if (last.size() != words.size()) last.assign(words.size(), 0);
+  // The kernel's sums only grow: a smaller value would be a bug, never a reset.
+  auto delta = [&](size_t i) { return words[i] > last[i] ? words[i] - last[i] : 0; };
   bool any = false;
-  for (size_t i = 0; i < last_.size(); i++) {
-    uint64_t now = std::max(slot_totals[i], last_[i]);
-    increments[i] = static_cast<double>(now - last_[i]);
-    any = any || now != last_[i];
-    last_[i] = now;
+  for (size_t i = 0; i < words.size() && !any; i++) any = delta(i) != 0;
+  if (!any && series_.count(label)) return;
+  Series& s = series(label);
+  for (size_t k = 0; k < counter_specs_.size(); k++)
+    if (uint64_t d = delta(counter_specs_[k].index))
+      s.counters[k]->Increment(static_cast<double>(d));
+  for (size_t k = 0; k < histogram_specs_.size(); k++) {
+    const auto& spec = histogram_specs_[k];
+    std::vector<double> increments(spec.slots);
+    bool observed = false;
+    for (size_t i = 0; i < spec.slots; i++) {
+      increments[i] = static_cast<double>(delta(spec.first_slot + i));
+      observed = observed || increments[i] != 0;
+    }
+    if (observed)
+      s.histograms[k]->ObserveMultiple(increments, static_cast<double>(delta(spec.sum_index)));
   }
-  uint64_t sum = std::max(sum_total, last_sum_);
-  if (any || sum != last_sum_)
-    histogram_->ObserveMultiple(increments, static_cast<double>(sum - last_sum_));
-  last_sum_ = sum;
+  for (size_t i = 0; i < words.size(); i++) last[i] = std::max(last[i], words[i]);
+}
+
+void StatsPublisher::remove_label(const std::string& label) {
+  auto it = series_.find(label);
+  if (it == series_.end()) return;
+  for (size_t k = 0; k < counter_families_.size(); k++)
+    counter_families_[k]->Remove(it->second.counters[k]);
+  for (size_t k = 0; k < histogram_families_.size(); k++)
+    histogram_families_[k]->Remove(it->second.histograms[k]);
+  series_.erase(it);
 }
 
 }  // namespace kscope

@@ -5,8 +5,11 @@
 namespace kscope {
 
 Sampler::Sampler(std::map<std::string, Collector*> collectors, SelfMetrics& self,
-                 std::chrono::milliseconds interval)
-    : collectors_(std::move(collectors)), self_(self), interval_(interval) {
+                 std::chrono::milliseconds interval, CgroupAttribution* attribution)
+    : collectors_(std::move(collectors)),
+      self_(self),
+      attribution_(attribution),
+      interval_(interval) {
   thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
@@ -17,6 +20,7 @@ Sampler::~Sampler() {
 
 void Sampler::sample_once() {
   auto begin = std::chrono::steady_clock::now();
+  if (attribution_) attribution_->begin_pass();
   for (auto& [name, collector] : collectors_) {
     try {
       collector->sample();
@@ -28,6 +32,7 @@ void Sampler::sample_once() {
     }
     self_.probe_up(name, !failing_[name]);
   }
+  if (attribution_) attribution_->end_pass();
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - begin;
   self_.sampled(took.count());
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "cgroup/attribution.h"
 #include "collector.h"
 #include "self_metrics.h"
 
@@ -18,8 +19,9 @@ namespace kscope {
 class Sampler {
  public:
   // collectors: started ones, by module name. Sampling starts at once.
+  // attribution: null when counting node-wide.
   Sampler(std::map<std::string, Collector*> collectors, SelfMetrics& self,
-          std::chrono::milliseconds interval);
+          std::chrono::milliseconds interval, CgroupAttribution* attribution = nullptr);
   ~Sampler();  // stops and joins
   void sample_once();
 
@@ -29,6 +31,7 @@ class Sampler {
   std::map<std::string, Collector*> collectors_;
   std::map<std::string, bool> failing_;  // log a sampling error once, not every interval
   SelfMetrics& self_;
+  CgroupAttribution* attribution_;
   std::chrono::milliseconds interval_;
   std::mutex mu_;
   std::condition_variable_any cv_;

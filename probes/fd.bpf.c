@@ -2,10 +2,10 @@
  * Program names say the variant: tp_exit__* (syscall exit tracepoints, see
  * the return value: mode "return") and tp_enter__* (mode "entry"). */
 #include "vmlinux.h"
-#include "kscope.bpf.h"
 #include "fd.h"
 
-KSCOPE_STATS_MAP(fd_stats_map, struct fd_stats);
+#define KSCOPE_STATS_T struct fd_stats
+#include "kscope.bpf.h"
 
 static __always_inline int count_call(enum fd_stat calls)
 {
@@ -13,7 +13,7 @@ static __always_inline int count_call(enum fd_stat calls)
 
 	if (kscope_skip_current())
 		return 0;
-	s = kscope_stats(&fd_stats_map);
+	s = kscope_current_stats();
 	if (s)
 		kscope_add(&s->v[calls], 1);
 	return 0;
@@ -25,7 +25,7 @@ static __always_inline int count_return(enum fd_stat calls, enum fd_stat errors,
 
 	if (kscope_skip_current())
 		return 0;
-	s = kscope_stats(&fd_stats_map);
+	s = kscope_current_stats();
 	if (!s)
 		return 0;
 	kscope_add(&s->v[calls], 1);

@@ -6,6 +6,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "le_slot.h"
+#include "cgroup_key.h"
 
 /* 0 counts every task; otherwise only tasks of this process (tests, like
  * libbpf-tools' targ_tgid). Read-only data: when 0 the verifier sees a
@@ -37,20 +38,90 @@ static __always_inline void kscope_add(__u64 *slot, __u64 n)
 	__sync_fetch_and_add(slot, n);
 }
 
-/* One-entry per-CPU array holding a module's whole stats struct: one map
- * lookup per event, one syscall per sample to read all CPUs. */
-#define KSCOPE_STATS_MAP(name, stats_t)              \
-	struct {                                     \
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); \
-		__uint(max_entries, 1);              \
-		__type(key, __u32);                  \
-		__type(value, stats_t);               \
-	} name SEC(".maps")
+/* Each module defines KSCOPE_STATS_T (its stats struct) before including
+ * this header, and gets its maps and lookups from here. */
+#ifndef KSCOPE_STATS_T
+#error "define KSCOPE_STATS_T before including kscope.bpf.h"
+#endif
 
-static __always_inline void *kscope_stats(void *map)
+/* Count per cgroup v2 (true) or node-wide (false). Read-only data: the
+ * verifier keeps only the branch in use. */
+const volatile bool attribute_cgroup = false;
+
+/* Node-wide: one per-CPU array entry holding all the module's counters, so
+ * one lookup per event and one read per sample for all CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, KSCOPE_STATS_T);
+} stats SEC(".maps");
+
+/* Per cgroup id. User space sizes it (max_entries) before load and inserts
+ * the overflow key, which takes the events of cgroups that find the map
+ * full: nothing is dropped or evicted, so totals stay exact. Not
+ * preallocated: memory follows the live cgroups. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, KSCOPE_STATS_T);
+} cgroup_stats SEC(".maps");
+
+/* Always zero: the initial value of a new cgroup's entry (too big for the
+ * 512-byte BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, KSCOPE_STATS_T);
+} zero_stats SEC(".maps");
+
+/* Events counted under the overflow key because cgroup_stats was full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} overflow_events SEC(".maps");
+
+static __always_inline KSCOPE_STATS_T *kscope_stats_for(__u64 cgroup_id)
 {
 	__u32 zero = 0;
-	return bpf_map_lookup_elem(map, &zero);
+	KSCOPE_STATS_T *s;
+	void *initial;
+	__u64 *overflowed;
+
+	if (!attribute_cgroup)
+		return bpf_map_lookup_elem(&stats, &zero);
+	s = bpf_map_lookup_elem(&cgroup_stats, &cgroup_id);
+	if (s)
+		return s;
+	initial = bpf_map_lookup_elem(&zero_stats, &zero);
+	if (initial) /* fails when full, or when another CPU just added it */
+		bpf_map_update_elem(&cgroup_stats, &cgroup_id, initial, BPF_NOEXIST);
+	s = bpf_map_lookup_elem(&cgroup_stats, &cgroup_id);
+	if (s)
+		return s;
+	overflowed = bpf_map_lookup_elem(&overflow_events, &zero);
+	if (overflowed)
+		kscope_add(overflowed, 1);
+	cgroup_id = KSCOPE_OVERFLOW_CGROUP;
+	return bpf_map_lookup_elem(&cgroup_stats, &cgroup_id);
+}
+
+/* The stats of the current task's cgroup (or the node's). */
+static __always_inline KSCOPE_STATS_T *kscope_current_stats(void)
+{
+	return kscope_stats_for(attribute_cgroup ? bpf_get_current_cgroup_id() : 0);
+}
+
+/* The cgroup v2 id of any task (the kernfs node id, which is the cgroup
+ * directory's inode number). */
+static __always_inline __u64 kscope_task_cgroup_id(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -3,18 +3,16 @@
  * Variants: tpbtf__* (BTF tracepoints, every mode), tp_exit__* (syscall exit
  * tracepoints for fork errors: mode "return" only), iter__* (every mode). */
 #include "vmlinux.h"
-#include "kscope.bpf.h"
 #include "process.h"
+
+#define KSCOPE_STATS_T struct process_stats
+#include "kscope.bpf.h"
 
 /* include/linux/sched.h; macros are not in BTF. */
 #define EXIT_ZOMBIE 0x00000020
 
-KSCOPE_STATS_MAP(process_stats_map, struct process_stats);
-
-static __always_inline void count(enum process_stat stat)
+static __always_inline void count(struct process_stats *s, enum process_stat stat)
 {
-	struct process_stats *s = kscope_stats(&process_stats_map);
-
 	if (s)
 		kscope_add(&s->v[stat], 1);
 }
@@ -27,16 +25,17 @@ int BPF_PROG(tpbtf__sched_process_fork, struct task_struct *parent, struct task_
 {
 	if (kscope_skip_task(child))
 		return 0;
-	count(child->pid == child->tgid ? PROCESS_STAT_PROCESS_CREATED
-					: PROCESS_STAT_THREAD_CREATED);
+	/* Attributed to the parent (current), which made it. */
+	count(kscope_current_stats(), child->pid == child->tgid ? PROCESS_STAT_PROCESS_CREATED
+								: PROCESS_STAT_THREAD_CREATED);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(tpbtf__sched_process_exit, struct task_struct *task)
 {
-	if (!kscope_skip_task(task))
-		count(PROCESS_STAT_TASK_EXITS);
+	if (!kscope_skip_task(task)) /* current is the exiting task */
+		count(kscope_current_stats(), PROCESS_STAT_TASK_EXITS);
 	return 0;
 }
 
@@ -45,8 +44,11 @@ int BPF_PROG(tpbtf__sched_process_exit, struct task_struct *task)
 SEC("tp_btf/sched_process_free")
 int BPF_PROG(tpbtf__sched_process_free, struct task_struct *task)
 {
+	/* Runs from an RCU callback: current is anyone, so use the task's own
+	 * cgroup (task->cgroups stays valid until the task_struct is put). */
 	if (!kscope_skip_task(task))
-		count(PROCESS_STAT_TASK_RELEASED);
+		count(kscope_stats_for(attribute_cgroup ? kscope_task_cgroup_id(task) : 0),
+		      PROCESS_STAT_TASK_RELEASED);
 	return 0;
 }
 
@@ -56,7 +58,7 @@ static __always_inline int count_create_return(long ret)
 
 	if (kscope_skip_current())
 		return 0;
-	s = kscope_stats(&process_stats_map);
+	s = kscope_current_stats();
 	if (!s)
 		return 0;
 	kscope_add(&s->v[PROCESS_STAT_CREATE_CALLS], 1);
@@ -95,6 +97,7 @@ int iter__zombies(struct bpf_iter__task *ctx)
 	if (kscope_skip_task(task))
 		return 0;
 	z.pid = task->pid;
+	z.cgroup_id = kscope_task_cgroup_id(task);
 	bpf_seq_write(ctx->meta->seq, &z, sizeof(z));
 	return 0;
 }

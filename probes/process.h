@@ -19,6 +19,7 @@ struct process_stats {
 
 /* What the zombie iterator writes for each zombie process. */
 struct process_zombie {
+	__u64 cgroup_id; /* the zombie's own cgroup v2 */
 	__u32 pid;
 	__u32 pad;
 };

@@ -1,10 +1,10 @@
 /* vfs module: read/write calls, errors, bytes and size histograms; unlinks;
  * fsyncs. Same variant naming as fd.bpf.c (tp_exit__*, tp_enter__*). */
 #include "vmlinux.h"
-#include "kscope.bpf.h"
 #include "vfs.h"
 
-KSCOPE_STATS_MAP(vfs_stats_map, struct vfs_stats);
+#define KSCOPE_STATS_T struct vfs_stats
+#include "kscope.bpf.h"
 
 static __always_inline int count_call(enum vfs_stat calls)
 {
@@ -12,7 +12,7 @@ static __always_inline int count_call(enum vfs_stat calls)
 
 	if (kscope_skip_current())
 		return 0;
-	s = kscope_stats(&vfs_stats_map);
+	s = kscope_current_stats();
 	if (s)
 		kscope_add(&s->v[calls], 1);
 	return 0;
@@ -24,7 +24,7 @@ static __always_inline int count_return(enum vfs_stat calls, enum vfs_stat error
 
 	if (kscope_skip_current())
 		return 0;
-	s = kscope_stats(&vfs_stats_map);
+	s = kscope_current_stats();
 	if (!s)
 		return 0;
 	kscope_add(&s->v[calls], 1);
@@ -41,7 +41,7 @@ static __always_inline int count_io(bool write, long ret)
 
 	if (kscope_skip_current())
 		return 0;
-	s = kscope_stats(&vfs_stats_map);
+	s = kscope_current_stats();
 	if (!s)
 		return 0;
 	kscope_add(&s->v[write ? VFS_STAT_WRITE_CALLS : VFS_STAT_READ_CALLS], 1);

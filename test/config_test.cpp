@@ -69,6 +69,9 @@ TEST(ConfigTest, FullConfig) {
   Config c = load_config_file(fixture("good_full.yaml"), kModules);
   EXPECT_EQ(c.sample_interval, milliseconds(90'000));
   EXPECT_EQ(c.mode, Mode::kEntry);
+  EXPECT_EQ(c.attribution, Attribution::kNone);
+  EXPECT_EQ(c.max_cgroups, 20u);
+  EXPECT_EQ(c.pods_log_dir, "/srv/pods");
   EXPECT_FALSE(c.module_enabled("fd"));
   EXPECT_TRUE(c.module_enabled("vfs"));
   EXPECT_FALSE(c.module_enabled("process"));  // YAML 1.1 "no"
@@ -180,6 +183,9 @@ TEST(ConfigTest, ToYamlFormat) {
   EXPECT_EQ(to_yaml(c),
             "sample_interval: 500ms\n"
             "mode: entry\n"
+            "attribution: cgroup\n"
+            "max_cgroups: 500\n"
+            "pods_log_dir: /var/log/pods\n"
             "modules:\n"
             "  fd: {enabled: true}\n"
             "  process: {enabled: true}\n"
@@ -235,7 +241,8 @@ INSTANTIATE_TEST_SUITE_P(
     Fixtures, BadConfigTest,
     ::testing::Values(
         BadCase{"bad_unknown_key.yaml", 2, "interval",
-                "unknown key; allowed keys: sample_interval, mode, modules"},
+                "unknown key; allowed keys: sample_interval, mode, attribution, max_cgroups, "
+                "pods_log_dir, modules"},
         BadCase{"bad_unknown_module.yaml", 3, "modules.tcp",
                 "unknown module; known modules: fd, process, vfs"},
         BadCase{"bad_module_key.yaml", 4, "modules.fd.enbled",
@@ -261,7 +268,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad_duplicate_module.yaml", 4, "modules.fd",
                 "duplicate key (first defined on line 2)"},
         BadCase{"bad_multiple_documents.yaml", 3, "", "expected a single YAML document"},
-        BadCase{"bad_non_string_key.yaml", 2, "(key)", "keys must be strings"}),
+        BadCase{"bad_non_string_key.yaml", 2, "(key)", "keys must be strings"},
+        BadCase{"bad_max_cgroups.yaml", 2, "max_cgroups", "\"0\" is out of range (1 to 100000)"},
+        BadCase{"bad_attribution.yaml", 1, "attribution",
+                "expected one of cgroup, none, got \"pod\""}),
     [](const ::testing::TestParamInfo<BadCase>& info) {
       std::string name = info.param.file;
       name = name.substr(0, name.find('.'));
@@ -278,7 +288,7 @@ TEST(BadConfigFixturesTest, EveryBadFixtureIsCovered) {
     std::string msg = error_of([&] { load_config_file(entry.path().string(), kModules); });
     EXPECT_FALSE(msg.empty()) << name;
   }
-  EXPECT_EQ(count, 19);
+  EXPECT_EQ(count, 21);
 }
 
 }  // namespace

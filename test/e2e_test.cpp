@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "bpf_test_util.h"
+#include "cgroup/metadata.h"
 #include "e2e_util.h"
 
 namespace kscope::test {
@@ -95,8 +96,8 @@ class Running : public ::testing::Test {
   // known <= delta <= known + what the rest of this machine did meanwhile.
   void expect_delta(const std::map<std::string, double>& after, const std::string& name,
                     double known) {
-    ASSERT_TRUE(after.count(name)) << name << " missing";
-    double d = after.at(name) - before_[name];
+    ASSERT_TRUE(has_series(after, name)) << name << " missing";
+    double d = total(after, name) - total(before_, name);
     EXPECT_GE(d, known) << name;
     EXPECT_LE(d, known * 1.05 + 400) << name;
   }
@@ -107,53 +108,90 @@ class Running : public ::testing::Test {
   std::map<std::string, double> before_;
 };
 
+// The workload runs in a cgroup of its own: node totals must rise by at
+// least the known counts (within what the rest of the machine did), and the
+// workload's cgroup series by exactly them.
 TEST_F(Running, WorkloadWithKnownCountsShowsInEveryCounter) {
   KSCOPE_REQUIRE_BPF();
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  auto mount = find_cgroup2_mount(std::string((std::istreambuf_iterator<char>(mountinfo)), {}));
+  if (!mount) GTEST_SKIP() << "no cgroup2 mount in /proc/self/mountinfo";
+  const std::string cgroup = "/kscope-e2e-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir((*mount + cgroup).c_str(), 0755), 0);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { rmdir(dir.c_str()); }
+  } cleanup{*mount + cgroup};
   ASSERT_NO_FATAL_FAILURE(start("sample_interval: 100ms\n"));
+
   constexpr int kOpens = 3000, kFailingOpens = 500, kReads = 2000, kSize = 3000, kWrites = 1500,
                 kUnlinks = 60, kForks = 40, kThreads = 40;
-  for (int i = 0; i < kOpens; i++) close(open("/dev/null", O_RDONLY));
-  for (int i = 0; i < kFailingOpens; i++) ASSERT_LT(open("/nonexistent/kscope", O_RDONLY), 0);
-  std::vector<char> buf(kSize);
-  int zero = open("/dev/zero", O_RDONLY), null = open("/dev/null", O_WRONLY);
-  for (int i = 0; i < kReads; i++) ASSERT_EQ(read(zero, buf.data(), kSize), kSize);
-  for (int i = 0; i < kWrites; i++) ASSERT_EQ(write(null, buf.data(), 100), 100);
-  close(zero);
-  close(null);
-  char dir[] = "/tmp/kscope-e2e-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  for (int i = 0; i < kUnlinks; i++) {
-    std::string f = std::string(dir) + "/" + std::to_string(i);
-    close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
-    ASSERT_EQ(unlink(f.c_str()), 0);
+  pid_t worker = fork();
+  if (worker == 0) {
+    // Into the cgroup: the open is outside, the write and close inside.
+    int procs = open((*mount + cgroup + "/cgroup.procs").c_str(), O_WRONLY);
+    if (procs < 0 || write(procs, "0", 1) != 1) _exit(2);
+    close(procs);
+    for (int i = 0; i < kOpens; i++) close(open("/dev/null", O_RDONLY));
+    for (int i = 0; i < kFailingOpens; i++)
+      if (open("/nonexistent/kscope", O_RDONLY) >= 0) _exit(3);
+    std::vector<char> buf(kSize);
+    int zero = open("/dev/zero", O_RDONLY), null = open("/dev/null", O_WRONLY);
+    for (int i = 0; i < kReads; i++)
+      if (read(zero, buf.data(), kSize) != kSize) _exit(4);
+    for (int i = 0; i < kWrites; i++)
+      if (write(null, buf.data(), 100) != 100) _exit(5);
+    close(zero);
+    close(null);
+    char dir[] = "/tmp/kscope-e2e-XXXXXX";
+    if (!mkdtemp(dir)) _exit(6);
+    for (int i = 0; i < kUnlinks; i++) {
+      std::string f = std::string(dir) + "/" + std::to_string(i);
+      close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
+      if (unlink(f.c_str()) != 0) _exit(7);
+    }
+    rmdir(dir);
+    for (int i = 0; i < kForks; i++) {
+      pid_t pid = fork();
+      if (pid == 0) _exit(0);
+      waitpid(pid, nullptr, 0);
+    }
+    for (int i = 0; i < kThreads; i++) std::thread([] {}).join();
+    _exit(0);
   }
-  rmdir(dir);
-  for (int i = 0; i < kForks; i++) {
-    pid_t pid = fork();
-    if (pid == 0) _exit(0);
-    waitpid(pid, nullptr, 0);
-  }
-  for (int i = 0; i < kThreads; i++) std::thread([] {}).join();
+  int status = 0;
+  ASSERT_EQ(waitpid(worker, &status, 0), worker);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   auto after = settle();
 
-  expect_delta(after, "kscope_fd_open_calls_total", kOpens + kFailingOpens + kUnlinks + 2);
-  expect_delta(after, "kscope_fd_open_errors_total", kFailingOpens);
-  expect_delta(after, "kscope_fd_close_calls_total", kOpens + kUnlinks + 2);
-  expect_delta(after, "kscope_vfs_read_calls_total", kReads);
-  expect_delta(after, "kscope_vfs_read_bytes_total", double(kReads) * kSize);
-  expect_delta(after, "kscope_vfs_write_calls_total", kWrites);
-  expect_delta(after, "kscope_vfs_write_bytes_total", kWrites * 100.0);
-  expect_delta(after, "kscope_vfs_unlink_calls_total", kUnlinks + 1);
-  expect_delta(after, "kscope_process_created_total", kForks);
-  expect_delta(after, "kscope_thread_created_total", kThreads);
-  expect_delta(after, "kscope_task_exits_total", kForks + kThreads);
+  const std::string in_cgroup = "{cgroup=\"" + cgroup + "\"}";
+  auto expect = [&](const std::string& name, double known) {
+    expect_delta(after, name, known);  // node-wide
+    EXPECT_EQ(after[name + in_cgroup], known) << name << in_cgroup;
+  };
+  expect("kscope_fd_open_calls_total", kOpens + kFailingOpens + kUnlinks + 2);
+  expect("kscope_fd_open_errors_total", kFailingOpens);
+  expect("kscope_fd_close_calls_total", kOpens + kUnlinks + 2 + 1);
+  expect("kscope_vfs_read_calls_total", kReads);
+  expect("kscope_vfs_write_calls_total", kWrites + 1);
+  expect("kscope_vfs_unlink_calls_total", kUnlinks + 1);
+  expect("kscope_process_created_total", kForks);
+  expect("kscope_thread_created_total", kThreads);
+  expect("kscope_task_exits_total", kForks + kThreads + 1);
+  // Bytes: other processes' reads are kilobytes each, so the node-wide
+  // check is a lower bound; the cgroup's is exact.
+  for (auto [name, known] :
+       {std::pair<std::string, double>{"kscope_vfs_read_bytes_total", double(kReads) * kSize},
+        {"kscope_vfs_write_bytes_total", kWrites * 100.0 + 1}}) {
+    EXPECT_GE(total(after, name) - total(before_, name), known) << name;
+    EXPECT_EQ(after[name + in_cgroup], known) << name;
+  }
   // 3000-byte reads land in le="4096", none of them in le="2048".
-  double in_4k = (after["kscope_vfs_read_size_bytes_bucket{le=\"4096\"}"] -
-                  after["kscope_vfs_read_size_bytes_bucket{le=\"2048\"}"]) -
-                 (before_["kscope_vfs_read_size_bytes_bucket{le=\"4096\"}"] -
-                  before_["kscope_vfs_read_size_bytes_bucket{le=\"2048\"}"]);
-  EXPECT_GE(in_4k, kReads);
-  EXPECT_LE(in_4k, kReads * 1.05 + 400);
+  const std::string bucket = "kscope_vfs_read_size_bytes_bucket{cgroup=\"" + cgroup + "\",le=";
+  EXPECT_EQ(after[bucket + "\"2048\"}"], 0);
+  EXPECT_EQ(after[bucket + "\"4096\"}"], kReads);
+  auto info = "kscope_cgroup_info{cgroup=\"" + cgroup + "\"}";
+  EXPECT_EQ(after[info], 1) << info;
 }
 
 TEST_F(Running, ZombiesRiseByExactlyZAndFallAfterReaping) {
@@ -171,10 +209,11 @@ TEST_F(Running, ZombiesRiseByExactlyZAndFallAfterReaping) {
     ASSERT_EQ(waitid(P_PID, pid, &si, WEXITED | WNOWAIT), 0);
   }
   auto with = settle();
-  EXPECT_EQ(with["kscope_process_zombies"] - before_["kscope_process_zombies"], kZombies);
+  EXPECT_EQ(total(with, "kscope_process_zombies") - total(before_, "kscope_process_zombies"),
+            kZombies);
   for (pid_t pid : kids) waitpid(pid, nullptr, 0);
   auto without = settle();
-  EXPECT_EQ(without["kscope_process_zombies"], before_["kscope_process_zombies"]);
+  EXPECT_EQ(total(without, "kscope_process_zombies"), total(before_, "kscope_process_zombies"));
 }
 
 TEST_F(Running, EntryModeExposesNoErrorsBytesOrSizes) {
@@ -192,6 +231,34 @@ TEST_F(Running, EntryModeExposesNoErrorsBytesOrSizes) {
   EXPECT_EQ(after["kscope_probe_attach_info{attach=\"tracepoint\",probe=\"fd\"}"], 1);
 }
 
+TEST_F(Running, AttributionNoneGivesNodeTotalsWithoutLabels) {
+  KSCOPE_REQUIRE_BPF();
+  ASSERT_NO_FATAL_FAILURE(start("sample_interval: 100ms\nattribution: none\n"));
+  for (int i = 0; i < 300; i++) close(open("/dev/null", O_RDONLY));
+  auto after = settle();
+  ASSERT_TRUE(after.count("kscope_fd_open_calls_total"));
+  EXPECT_GE(after["kscope_fd_open_calls_total"] - before_["kscope_fd_open_calls_total"], 300);
+  for (const auto& [name, _] : after) EXPECT_EQ(name.find("cgroup"), std::string::npos) << name;
+}
+
+// Without a cgroup2 mount (here: unmounted in a private mount namespace),
+// attribution turns itself off with one line and the rest runs.
+TEST(NoCgroup2, AttributionOffWithOneLine) {
+  KSCOPE_REQUIRE_BPF();
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  auto mount = find_cgroup2_mount(std::string((std::istreambuf_iterator<char>(mountinfo)), {}));
+  if (!mount) GTEST_SKIP() << "no cgroup2 mount to take away";
+  Child k({"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+           "umount -l " + *mount + " && exec " + kBinary + " --web.listen-address=127.0.0.1:0"});
+  auto port = k.port();
+  ASSERT_TRUE(port) << k.log();
+  auto m = scrape_after_samples(*port, 0, 1);
+  EXPECT_NE(k.log().find("no cgroup2 mount"), std::string::npos) << k.log();
+  EXPECT_EQ(m["kscope_probe_up{probe=\"fd\"}"], 1) << k.log();
+  EXPECT_TRUE(m.count("kscope_fd_open_calls_total")) << "node totals, unlabeled";
+  EXPECT_EQ(k.stop(), 0);
+}
+
 TEST_F(Running, ServesLandingPageSelfMetricsAndPromtoolCleanOutput) {
   KSCOPE_REQUIRE_BPF();
   ASSERT_NO_FATAL_FAILURE(start("modules:\n  vfs: {enabled: false}\n"));
@@ -207,11 +274,11 @@ TEST_F(Running, ServesLandingPageSelfMetricsAndPromtoolCleanOutput) {
   EXPECT_EQ(m["kscope_probe_up{probe=\"fd\"}"], 1);
   EXPECT_EQ(m["kscope_probe_up{probe=\"process\"}"], 1);
   EXPECT_FALSE(m.count("kscope_probe_up{probe=\"vfs\"}")) << "disabled module reported";
-  EXPECT_FALSE(m.count("kscope_vfs_read_calls_total"));
+  EXPECT_FALSE(has_series(m, "kscope_vfs_read_calls_total"));
   for (const char* name :
        {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
         "process_start_time_seconds", "kscope_sample_duration_seconds_count"})
-    EXPECT_TRUE(m.count(name)) << name;
+    EXPECT_TRUE(has_series(m, name)) << name;
   bool build_info = false;
   for (const auto& [k, v] : m) build_info = build_info || k.starts_with("kscope_build_info{");
   EXPECT_TRUE(build_info);

@@ -69,6 +69,25 @@ inline std::map<std::string, double> parse_metrics(const std::string& text) {
   return m;
 }
 
+// Sum of every series of `name` (over all label values: the node's total
+// when series are per cgroup); with `le`, only that histogram bucket.
+inline double total(const std::map<std::string, double>& m, const std::string& name,
+                    const std::string& le = "") {
+  double sum = 0;
+  for (const auto& [key, v] : m) {
+    if (key != name && !key.starts_with(name + "{")) continue;
+    if (!le.empty() && key.find("le=\"" + le + "\"") == std::string::npos) continue;
+    sum += v;
+  }
+  return sum;
+}
+
+inline bool has_series(const std::map<std::string, double>& m, const std::string& name) {
+  for (const auto& [key, v] : m)
+    if (key == name || key.starts_with(name + "{")) return true;
+  return false;
+}
+
 // A child process whose stderr goes to a file; killed (SIGTERM) on destruction.
 class Child {
  public:

@@ -1,63 +1,107 @@
-// Publishing kernel totals: counter deltas, slot histograms, bucket bounds.
+// Publishing kernel totals: counter deltas, slot histograms, labels per
+// cgroup, bucket bounds.
 #include "metrics.h"
 
 #include <gtest/gtest.h>
-#include <prometheus/text_serializer.h>
 
 #include <array>
 
 namespace kscope {
 namespace {
 
-constexpr std::array<CounterSpec, 2> kSpecs{{
+constexpr std::array<CounterSpec, 2> kCounters{{
     {0, "t_calls_total", "Calls.", false},
     {1, "t_errors_total", "Errors.", true},
 }};
+// Words: calls, errors, sum, then 4 slots (le 1, 2, 4, +Inf).
+constexpr std::array<HistogramSpec, 1> kHistograms{{{"t_size_bytes", "Sizes.", 3, 4, 2}}};
 
-double value_of(prometheus::Registry& r, const std::string& name) {
-  for (const auto& f : r.Collect())
-    if (f.name == name) return f.metric.at(0).counter.value;
-  ADD_FAILURE() << name << " not found";
-  return -1;
+const prometheus::ClientMetric* find(const std::vector<prometheus::MetricFamily>& families,
+                                     const std::string& name, const std::string& cgroup = "") {
+  for (const auto& f : families) {
+    if (f.name != name) continue;
+    for (const auto& m : f.metric) {
+      std::string label;
+      for (const auto& l : m.label)
+        if (l.name == "cgroup") label = l.value;
+      if (label == cgroup) return &m;
+    }
+  }
+  return nullptr;
 }
 
-bool has_family(prometheus::Registry& r, const std::string& name) {
-  for (const auto& f : r.Collect())
-    if (f.name == name) return true;
-  return false;
+double counter(prometheus::Registry& r, const std::string& name, const std::string& cgroup = "") {
+  auto families = r.Collect();
+  auto* m = find(families, name, cgroup);
+  if (!m) {
+    ADD_FAILURE() << name << "{cgroup=" << cgroup << "} not found";
+    return -1;
+  }
+  return m->counter.value;
 }
 
-TEST(CounterSet, AddsTheIncreaseSinceTheLastSample) {
+TEST(StatsPublisher, AddsTheIncreaseSinceTheLastSample) {
   prometheus::Registry r;
-  CounterSet set(r, kSpecs, Mode::kReturn);
+  StatsPublisher p(r, kCounters, {}, Mode::kReturn, false);
+  EXPECT_EQ(counter(r, "t_calls_total"), 0);  // node-wide series exist from the start
   std::array<uint64_t, 2> t{10, 1};
-  set.update(t);
-  EXPECT_EQ(value_of(r, "t_calls_total"), 10);
+  p.publish(0, "", t);
+  EXPECT_EQ(counter(r, "t_calls_total"), 10);
   t = {25, 1};
-  set.update(t);
-  EXPECT_EQ(value_of(r, "t_calls_total"), 25);
-  EXPECT_EQ(value_of(r, "t_errors_total"), 1);
+  p.publish(0, "", t);
+  EXPECT_EQ(counter(r, "t_calls_total"), 25);
+  EXPECT_EQ(counter(r, "t_errors_total"), 1);
 }
 
-TEST(CounterSet, NeverGoesBackwards) {
+TEST(StatsPublisher, NeverGoesBackwards) {
   prometheus::Registry r;
-  CounterSet set(r, kSpecs, Mode::kReturn);
+  StatsPublisher p(r, kCounters, {}, Mode::kReturn, false);
   std::array<uint64_t, 2> t{10, 0};
-  set.update(t);
+  p.publish(0, "", t);
   t = {5, 0};  // cannot happen in the kernel; must not become a reset
-  set.update(t);
-  EXPECT_EQ(value_of(r, "t_calls_total"), 10);
+  p.publish(0, "", t);
+  EXPECT_EQ(counter(r, "t_calls_total"), 10);
   t = {12, 0};
-  set.update(t);
-  EXPECT_EQ(value_of(r, "t_calls_total"), 12);
+  p.publish(0, "", t);
+  EXPECT_EQ(counter(r, "t_calls_total"), 12);
 }
 
-TEST(CounterSet, EntryModeLeavesReturnOnlyCountersAbsent) {
+TEST(StatsPublisher, EntryModeLeavesReturnOnlyFamiliesAbsent) {
   prometheus::Registry r;
-  CounterSet set(r, kSpecs, Mode::kEntry);
-  EXPECT_EQ(set.size(), 1u);
-  EXPECT_TRUE(has_family(r, "t_calls_total"));
-  EXPECT_FALSE(has_family(r, "t_errors_total"));
+  StatsPublisher p(r, kCounters, kHistograms, Mode::kEntry, false);
+  EXPECT_EQ(p.counters(), 1u);
+  auto families = r.Collect();
+  EXPECT_NE(find(families, "t_calls_total"), nullptr);
+  EXPECT_EQ(find(families, "t_errors_total"), nullptr);
+  EXPECT_EQ(find(families, "t_size_bytes"), nullptr);
+}
+
+TEST(StatsPublisher, TwoSourcesWithOneLabelFeedOneSeries) {
+  // A restarted service: new cgroup id, same path.
+  prometheus::Registry r;
+  StatsPublisher p(r, kCounters, {}, Mode::kReturn, true);
+  std::array<uint64_t, 2> a{7, 0}, b{5, 2};
+  p.publish(100, "/system.slice/x.service", a);
+  p.publish(200, "/system.slice/x.service", b);
+  p.publish(300, "/other.slice", a);
+  EXPECT_EQ(counter(r, "t_calls_total", "/system.slice/x.service"), 12);
+  EXPECT_EQ(counter(r, "t_errors_total", "/system.slice/x.service"), 2);
+  EXPECT_EQ(counter(r, "t_calls_total", "/other.slice"), 7);
+  b = {9, 2};
+  p.publish(200, "/system.slice/x.service", b);
+  EXPECT_EQ(counter(r, "t_calls_total", "/system.slice/x.service"), 16);
+}
+
+TEST(StatsPublisher, RemovedLabelLeavesAndForgottenSourceStartsAgain) {
+  prometheus::Registry r;
+  StatsPublisher p(r, kCounters, {}, Mode::kReturn, true);
+  std::array<uint64_t, 2> a{7, 0};
+  p.publish(1, "/a", a);
+  p.remove_label("/a");
+  p.forget(1);
+  EXPECT_EQ(find(r.Collect(), "t_calls_total", "/a"), nullptr);
+  p.publish(1, "/a", a);  // a late re-created entry counts from zero again
+  EXPECT_EQ(counter(r, "t_calls_total", "/a"), 7);
 }
 
 TEST(PowerOfTwoBounds, StartAtOneAndDouble) {
@@ -69,16 +113,17 @@ TEST(PowerOfTwoBounds, StartAtOneAndDouble) {
   EXPECT_EQ(b[30], 1024.0 * 1024 * 1024);
 }
 
-TEST(SlotHistogram, PublishesSlotDeltasCumulatively) {
+TEST(StatsPublisher, HistogramSlotDeltasPublishedCumulatively) {
   prometheus::Registry r;
-  SlotHistogram h(r, "t_size_bytes", "Sizes.", 4);  // le 1, 2, 4, +Inf
-  std::array<uint64_t, 4> slots{0, 0, 3, 0};        // three 3-byte reads
-  h.update(slots, 9);
-  slots = {1, 0, 3, 2};
-  h.update(slots, 9 + 1 + 100);
+  StatsPublisher p(r, kCounters, kHistograms, Mode::kReturn, false);
+  std::array<uint64_t, 7> w{3, 0, 9, 0, 0, 3, 0};  // three 3-byte reads
+  p.publish(0, "", w);
+  w = {6, 0, 110, 1, 0, 3, 2};
+  p.publish(0, "", w);
   auto families = r.Collect();
-  ASSERT_EQ(families.size(), 1u);
-  const auto& hist = families[0].metric.at(0).histogram;
+  const auto* m = find(families, "t_size_bytes");
+  ASSERT_NE(m, nullptr);
+  const auto& hist = m->histogram;
   EXPECT_EQ(hist.sample_count, 6u);
   EXPECT_EQ(hist.sample_sum, 110);
   ASSERT_EQ(hist.bucket.size(), 4u);

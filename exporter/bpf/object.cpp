@@ -92,9 +92,36 @@ std::vector<uint64_t> sum_percpu(const std::vector<uint64_t>& values, size_t ncp
   return out;
 }
 
+namespace {
+int possible_cpus() {
+  static const int n = libbpf_num_possible_cpus();
+  if (n <= 0) throw Error("count possible CPUs", n);
+  return n;
+}
+}  // namespace
+
+std::vector<std::pair<uint64_t, std::vector<uint64_t>>> read_percpu_hash_u64s(int map_fd,
+                                                                              size_t n) {
+  const size_t ncpus = static_cast<size_t>(possible_cpus());
+  std::vector<std::pair<uint64_t, std::vector<uint64_t>>> out;
+  std::vector<uint64_t> values(ncpus * n);
+  uint64_t key = 0, next;
+  bool first = true;
+  while (bpf_map_get_next_key(map_fd, first ? nullptr : &key, &next) == 0) {
+    first = false;
+    key = next;
+    if (bpf_map_lookup_elem(map_fd, &key, values.data()) != 0) {
+      if (errno == ENOENT) continue;  // deleted meanwhile
+      throw Error("read per-CPU hash map", errno);
+    }
+    out.emplace_back(key, sum_percpu(values, ncpus, n));
+  }
+  if (errno != ENOENT && !first) throw Error("iterate per-CPU hash map", errno);
+  return out;
+}
+
 std::vector<uint64_t> read_percpu_u64s(int map_fd, uint32_t key, size_t n) {
-  static const int ncpus = libbpf_num_possible_cpus();
-  if (ncpus <= 0) throw Error("count possible CPUs", ncpus);
+  const int ncpus = possible_cpus();
   std::vector<uint64_t> values(static_cast<size_t>(ncpus) * n);
   if (bpf_map_lookup_elem(map_fd, &key, values.data()) != 0) throw Error("read per-CPU map", errno);
   return sum_percpu(values, ncpus, n);

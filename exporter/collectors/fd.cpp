@@ -24,15 +24,11 @@ constexpr std::array<CounterSpec, 4> kCounters{{
 
 void FdCollector::start() {
   skel_.reset(open_skeleton(fd_bpf__open, "fd"));
-  attachment_ =
-      load_and_attach(skel_.get(), "fd", ctx_.config.mode, ctx_.target_tgid, fd_bpf__load);
-  counters_.emplace(ctx_.registry, kCounters, ctx_.config.mode);
+  attachment_ = load_and_attach(skel_.get(), "fd", ctx_, fd_bpf__load);
+  stats_.emplace("fd", skel_->obj, FD_STAT_MAX, ctx_, kCounters, std::span<const HistogramSpec>{});
 }
 
-void FdCollector::sample() {
-  auto totals = read_percpu_u64s(bpf_map__fd(skel_->maps.fd_stats_map), 0, FD_STAT_MAX);
-  counters_->update(totals);
-}
+void FdCollector::sample() { stats_->sample(); }
 
 }  // namespace kscope
 

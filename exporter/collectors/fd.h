@@ -10,7 +10,7 @@
 
 #include "fd.skel.h"
 #include "probes/fd.h"
-#include "metrics.h"
+#include "collectors/module_stats.h"
 
 namespace kscope {
 
@@ -25,7 +25,7 @@ class FdCollector : public Collector {
   CollectorContext ctx_;
   SkelPtr<fd_bpf> skel_{nullptr, fd_bpf__destroy};
   Attachment attachment_;
-  std::optional<CounterSet> counters_;
+  std::optional<ModuleStats> stats_;
 };
 
 }  // namespace kscope

@@ -7,6 +7,8 @@
 
 #include "bpf/error.h"
 #include "bpf/object.h"
+#include "collector.h"
+#include "collectors/module_stats.h"
 #include "config.h"
 
 namespace kscope {
@@ -21,10 +23,11 @@ inline std::vector<std::string> tracepoint_variant(Mode mode) {
 // open -> choose programs -> set targ_tgid -> load -> attach, for a bpftool
 // skeleton type S. Throws Error naming the module and step.
 template <typename S>
-Attachment load_and_attach(S* skel, const std::string& module, Mode mode, uint32_t target_tgid,
+Attachment load_and_attach(S* skel, const std::string& module, const CollectorContext& ctx,
                            int (*load)(S*)) {
-  keep_only(skel->obj, tracepoint_variant(mode));
-  skel->rodata->targ_tgid = target_tgid;
+  keep_only(skel->obj, tracepoint_variant(ctx.config.mode));
+  skel->rodata->targ_tgid = ctx.target_tgid;
+  skel->rodata->attribute_cgroup = ModuleStats::configure(skel->obj, ctx);
   if (int err = load(skel); err != 0)
     throw Error(module + ": load BPF programs", err, load_hint(err));
   return attach_all(skel->obj, module);

@@ -5,6 +5,10 @@
 
 #include <array>
 #include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "cgroup/attribution.h"
 
 #include "collectors/probe.h"
 
@@ -29,23 +33,32 @@ constexpr std::array<CounterSpec, 5> kCounters{{
 
 void ProcessCollector::start() {
   skel_.reset(open_skeleton(process_bpf__open, "process"));
-  attachment_ = load_and_attach(skel_.get(), "process", ctx_.config.mode, ctx_.target_tgid,
-                                process_bpf__load);
+  attachment_ = load_and_attach(skel_.get(), "process", ctx_, process_bpf__load);
   zombie_iter_ = attachment_.links.at("iter__zombies").get();
-  counters_.emplace(ctx_.registry, kCounters, ctx_.config.mode);
+  stats_.emplace("process", skel_->obj, PROCESS_STAT_MAX, ctx_, kCounters,
+                 std::span<const HistogramSpec>{});
   zombies_ = &prometheus::BuildGauge()
                   .Name("kscope_process_zombies")
                   .Help(
                       "Processes that have exited and are not yet reaped by their parent, "
                       "counted exactly at each sample by a BPF task iterator.")
-                  .Register(ctx_.registry)
-                  .Add({});
+                  .Register(ctx_.registry);
+  if (ctx_.attribution) {
+    ctx_.attribution->on_remove([this](const std::string& label) {
+      if (auto it = zombie_series_.find(label); it != zombie_series_.end()) {
+        zombies_->Remove(it->second);
+        zombie_series_.erase(it);
+      }
+    });
+  } else {
+    zombie_series_[""] = &zombies_->Add({});
+  }
 }
 
-uint64_t ProcessCollector::count_zombies() {
+std::vector<process_zombie> ProcessCollector::list_zombies() {
   Fd iter(bpf_iter_create(bpf_link__fd(zombie_iter_)));
   if (iter.get() < 0) throw Error("process: create zombie task iterator", errno);
-  uint64_t bytes = 0;
+  std::string bytes;
   char buf[4096];
   for (;;) {
     ssize_t n = read(iter.get(), buf, sizeof(buf));
@@ -54,15 +67,31 @@ uint64_t ProcessCollector::count_zombies() {
       if (errno == EINTR) continue;
       throw Error("process: read zombie task iterator", errno);
     }
-    bytes += static_cast<uint64_t>(n);
+    bytes.append(buf, static_cast<size_t>(n));
   }
-  return bytes / sizeof(process_zombie);
+  std::vector<process_zombie> zombies(bytes.size() / sizeof(process_zombie));
+  std::memcpy(zombies.data(), bytes.data(), zombies.size() * sizeof(process_zombie));
+  return zombies;
 }
 
 void ProcessCollector::sample() {
-  auto totals = read_percpu_u64s(bpf_map__fd(skel_->maps.process_stats_map), 0, PROCESS_STAT_MAX);
-  counters_->update(totals);
-  zombies_->Set(static_cast<double>(count_zombies()));
+  stats_->sample();
+  std::map<std::string, double> counts;
+  for (const auto& z : list_zombies())
+    counts[ctx_.attribution ? ctx_.attribution->label(z.cgroup_id) : ""]++;
+  // A series for every attributed cgroup, 0 without zombies: the family is
+  // always there, and sums over cgroup cover the node.
+  if (ctx_.attribution)
+    for (const auto& label : ctx_.attribution->labels()) counts.try_emplace(label, 0);
+  for (auto& [label, gauge] : zombie_series_) gauge->Set(counts[label]);  // 0 when none left
+  for (const auto& [label, n] : counts) {
+    auto [it, added] = zombie_series_.try_emplace(label, nullptr);
+    if (added) {
+      it->second = &zombies_->Add(ctx_.attribution ? prometheus::Labels{{"cgroup", label}}
+                                                   : prometheus::Labels{});
+    }
+    it->second->Set(n);
+  }
 }
 
 }  // namespace kscope

@@ -5,11 +5,13 @@
 #include <linux/types.h>
 #include <prometheus/gauge.h>
 
+#include <map>
 #include <optional>
+#include <vector>
 
 #include "bpf/object.h"
 #include "collector.h"
-#include "metrics.h"
+#include "collectors/module_stats.h"
 #include "probes/process.h"
 #include "process.skel.h"
 
@@ -24,14 +26,15 @@ class ProcessCollector : public Collector {
 
  private:
   // Runs the task iterator: one record per zombie process, now.
-  uint64_t count_zombies();
+  std::vector<process_zombie> list_zombies();
 
   CollectorContext ctx_;
   SkelPtr<process_bpf> skel_{nullptr, process_bpf__destroy};
   Attachment attachment_;
   bpf_link* zombie_iter_ = nullptr;  // owned by attachment_
-  std::optional<CounterSet> counters_;
-  prometheus::Gauge* zombies_ = nullptr;
+  std::optional<ModuleStats> stats_;
+  prometheus::Family<prometheus::Gauge>* zombies_ = nullptr;
+  std::map<std::string, prometheus::Gauge*> zombie_series_;  // by cgroup label
 };
 
 }  // namespace kscope

@@ -34,36 +34,26 @@ constexpr std::array<CounterSpec, 10> kCounters{{
      "Calls of fsync, fdatasync and sync_file_range that returned an error.", true},
 }};
 
+constexpr std::array<HistogramSpec, 2> kHistograms{{
+    {"kscope_vfs_read_size_bytes",
+     "Size of each successful read, readv, pread64, preadv and preadv2 (power-of-two buckets "
+     "counted in the kernel).",
+     offsetof(vfs_stats, read_size) / sizeof(uint64_t), VFS_SIZE_SLOTS, VFS_STAT_READ_BYTES},
+    {"kscope_vfs_write_size_bytes",
+     "Size of each successful write, writev, pwrite64, pwritev and pwritev2 (power-of-two "
+     "buckets counted in the kernel).",
+     offsetof(vfs_stats, write_size) / sizeof(uint64_t), VFS_SIZE_SLOTS, VFS_STAT_WRITE_BYTES},
+}};
+
 }  // namespace
 
 void VfsCollector::start() {
   skel_.reset(open_skeleton(vfs_bpf__open, "vfs"));
-  attachment_ =
-      load_and_attach(skel_.get(), "vfs", ctx_.config.mode, ctx_.target_tgid, vfs_bpf__load);
-  counters_.emplace(ctx_.registry, kCounters, ctx_.config.mode);
-  if (ctx_.config.mode == Mode::kReturn) {
-    read_sizes_.emplace(ctx_.registry, "kscope_vfs_read_size_bytes",
-                        "Size of each successful read, readv, pread64, preadv and preadv2 "
-                        "(power-of-two buckets counted in the kernel).",
-                        VFS_SIZE_SLOTS);
-    write_sizes_.emplace(ctx_.registry, "kscope_vfs_write_size_bytes",
-                         "Size of each successful write, writev, pwrite64, pwritev and pwritev2 "
-                         "(power-of-two buckets counted in the kernel).",
-                         VFS_SIZE_SLOTS);
-  }
+  attachment_ = load_and_attach(skel_.get(), "vfs", ctx_, vfs_bpf__load);
+  stats_.emplace("vfs", skel_->obj, kStatsWords, ctx_, kCounters, kHistograms);
 }
 
-void VfsCollector::sample() {
-  auto words = read_percpu_u64s(bpf_map__fd(skel_->maps.vfs_stats_map), 0, kStatsWords);
-  std::span<const uint64_t> all(words);
-  counters_->update(all.first(VFS_STAT_MAX));
-  if (read_sizes_) {
-    read_sizes_->update(all.subspan(offsetof(vfs_stats, read_size) / 8, VFS_SIZE_SLOTS),
-                        all[VFS_STAT_READ_BYTES]);
-    write_sizes_->update(all.subspan(offsetof(vfs_stats, write_size) / 8, VFS_SIZE_SLOTS),
-                         all[VFS_STAT_WRITE_BYTES]);
-  }
-}
+void VfsCollector::sample() { stats_->sample(); }
 
 }  // namespace kscope
 

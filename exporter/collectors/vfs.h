@@ -7,7 +7,7 @@
 
 #include "bpf/object.h"
 #include "collector.h"
-#include "metrics.h"
+#include "collectors/module_stats.h"
 #include "probes/vfs.h"
 #include "vfs.skel.h"
 
@@ -24,9 +24,7 @@ class VfsCollector : public Collector {
   CollectorContext ctx_;
   SkelPtr<vfs_bpf> skel_{nullptr, vfs_bpf__destroy};
   Attachment attachment_;
-  std::optional<CounterSet> counters_;
-  // Sizes need the return value: only in mode "return".
-  std::optional<SlotHistogram> read_sizes_, write_sizes_;
+  std::optional<ModuleStats> stats_;
 };
 
 }  // namespace kscope

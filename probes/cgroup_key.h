@@ -1,0 +1,9 @@
+/* Shared by the BPF programs and user space. */
+#ifndef KSCOPE_CGROUP_KEY_H
+#define KSCOPE_CGROUP_KEY_H
+
+/* cgroup_stats key of the events whose cgroup found the map full. No real
+ * cgroup has this id. */
+#define KSCOPE_OVERFLOW_CGROUP 0xffffffffffffffffULL
+
+#endif

@@ -1,0 +1,361 @@
+// Attribution with real BPF and real cgroups: workers move themselves into
+// cgroups made under this host's cgroup2 mount, run known workloads, and
+// each cgroup's series must show exactly them.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "bpf_test_util.h"
+#include "cgroup/attribution.h"
+
+namespace kscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::optional<std::string> cgroup2_mount() {
+  std::ifstream f("/proc/self/mountinfo");
+  return find_cgroup2_mount(std::string((std::istreambuf_iterator<char>(f)), {}));
+}
+
+// A tree of cgroups under <mount>/kscope-test-<pid>, removed (deepest first)
+// when the test ends, pass or fail.
+class CgroupTree {
+ public:
+  explicit CgroupTree(const std::string& mount)
+      : mount_(mount), top_("/kscope-test-" + std::to_string(getpid())) {
+    fs::create_directories(mount_ + top_);
+  }
+  ~CgroupTree() {
+    std::vector<fs::path> dirs;
+    std::error_code ec;
+    for (auto& e : fs::recursive_directory_iterator(mount_ + top_, ec))
+      if (e.is_directory()) dirs.push_back(e.path());
+    std::sort(dirs.begin(), dirs.end(), [](auto& a, auto& b) { return a.string() > b.string(); });
+    for (auto& d : dirs) rmdir(d.c_str());
+    rmdir((mount_ + top_).c_str());
+  }
+  // Makes <top>/<rel> (and parents); returns the path relative to the mount.
+  std::string make(const std::string& rel) {
+    fs::create_directories(mount_ + top_ + "/" + rel);
+    return top_ + "/" + rel;
+  }
+  void remove(const std::string& path) { ASSERT_EQ(rmdir((mount_ + path).c_str()), 0) << path; }
+  const std::string& mount() const { return mount_; }
+
+ private:
+  std::string mount_, top_;
+};
+
+// Runs `work` in a child that first moves itself into `cgroup`.
+void run_in(const CgroupTree& tree, const std::string& cgroup, const std::function<void()>& work) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open((tree.mount() + cgroup + "/cgroup.procs").c_str(), O_WRONLY);
+    // The open happens outside; the write's exit (one 1-byte write) and the
+    // close are counted inside.
+    if (fd < 0 || write(fd, "0", 1) != 1) _exit(3);
+    close(fd);
+    work();
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker failed in " << cgroup;
+}
+
+void opens(int n) {
+  for (int i = 0; i < n; i++) close(open("/dev/null", O_RDONLY));
+}
+
+// The fd, vfs and process probes with attribution, sampled as kscope does.
+struct Attributed {
+  Attributed(const std::string& mount, uint32_t max_series, uint32_t map_entries = 0,
+             const std::string& pods_dir = "/nonexistent") {
+    config = default_config(collector_names());
+    attribution = std::make_unique<CgroupAttribution>(mount, max_series, pods_dir, registry);
+    CollectorContext ctx{registry, config, 0, attribution.get(), map_entries};
+    for (const char* m : {"fd", "vfs", "process"}) {
+      collectors.push_back(collector_factories().at(m)(ctx));
+      collectors.back()->start();
+    }
+  }
+  void sample() {
+    attribution->begin_pass();
+    for (auto& c : collectors) c->sample();
+    attribution->end_pass();
+  }
+  void scrape() { attribution->Collect(); }
+  // Value of `name` for cgroup=label (nullopt: no such series); for
+  // histograms the cumulative count of bucket `le`.
+  std::optional<double> value(const std::string& name, const std::string& label, double le = -1) {
+    for (const auto& f : registry.Collect()) {
+      if (f.name != name) continue;
+      for (const auto& m : f.metric) {
+        bool match = false;
+        for (const auto& l : m.label) match = match || (l.name == "cgroup" && l.value == label);
+        if (!match) continue;
+        if (f.type == prometheus::MetricType::Counter) return m.counter.value;
+        if (f.type == prometheus::MetricType::Gauge) return m.gauge.value;
+        for (const auto& b : m.histogram.bucket)
+          if (b.upper_bound == le) return static_cast<double>(b.cumulative_count);
+      }
+    }
+    return std::nullopt;
+  }
+  std::map<std::string, double> by_label(const std::string& name) {
+    std::map<std::string, double> out;
+    for (const auto& f : registry.Collect())
+      if (f.name == name)
+        for (const auto& m : f.metric)
+          for (const auto& l : m.label)
+            if (l.name == "cgroup") out[l.value] = m.counter.value;
+    return out;
+  }
+  std::optional<prometheus::ClientMetric> info(const std::string& label) {
+    for (const auto& f : registry.Collect())
+      if (f.name == "kscope_cgroup_info")
+        for (const auto& m : f.metric)
+          for (const auto& l : m.label)
+            if (l.name == "cgroup" && l.value == label) return m;
+    return std::nullopt;
+  }
+
+  prometheus::Registry registry;
+  Config config;
+  std::unique_ptr<CgroupAttribution> attribution;
+  std::vector<std::unique_ptr<Collector>> collectors;
+};
+
+std::string label_value(const prometheus::ClientMetric& m, const std::string& name) {
+  for (const auto& l : m.label)
+    if (l.name == name) return l.value;
+  return "<absent>";
+}
+
+class CgroupAttributionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KSCOPE_REQUIRE_BPF();
+    auto m = cgroup2_mount();
+    if (!m) GTEST_SKIP() << "no cgroup2 mount in /proc/self/mountinfo";
+    tree_.emplace(*m);
+  }
+  std::optional<CgroupTree> tree_;
+};
+
+TEST_F(CgroupAttributionTest, EachCgroupSeesExactlyItsWorkloadWithItsMetadata) {
+  const std::string uid = "1a2b3c4d-0000-4e5f-8a9b-0c1d2e3f4a5b";
+  std::string uid_ = uid;
+  std::replace(uid_.begin(), uid_.end(), '-', '_');
+  const std::string container(64, 'c');
+  std::string service = tree_->make("system.slice/kscope-test.service");
+  std::string pod = tree_->make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
+                                uid_ + ".slice/cri-containerd-" + container + ".scope");
+  char pods_dir[] = "/tmp/kscope-pods-XXXXXX";
+  ASSERT_NE(mkdtemp(pods_dir), nullptr);
+  fs::create_directory(std::string(pods_dir) + "/shop_cart-7d9f_" + uid);
+
+  Attributed a(tree_->mount(), 500, 0, pods_dir);
+  a.sample();
+  constexpr int kSize = 3000;
+  run_in(*tree_, service, [] {
+    opens(100);
+    std::vector<char> buf(kSize);
+    int zero = open("/dev/zero", O_RDONLY);
+    for (int i = 0; i < 50; i++)
+      if (read(zero, buf.data(), kSize) != kSize) _exit(4);
+    close(zero);
+    for (int i = 0; i < 3; i++) {
+      pid_t p = fork();
+      if (p == 0) _exit(0);
+      waitpid(p, nullptr, 0);
+    }
+  });
+  // Zombies made in the pod's cgroup: its worker holds 4 unreaped children
+  // while the probe samples, then reaps them.
+  int ready[2], go[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(go), 0);
+  std::thread pod_worker([&] {
+    run_in(*tree_, pod, [&] {
+      opens(200);
+      for (int i = 0; i < 7; i++)
+        if (open("/nonexistent/kscope", O_RDONLY) >= 0) _exit(5);
+      std::vector<pid_t> kids;
+      for (int i = 0; i < 4; i++) {
+        pid_t p = fork();
+        if (p == 0) _exit(0);
+        kids.push_back(p);
+      }
+      for (pid_t p : kids) {
+        siginfo_t si{};
+        waitid(P_PID, p, &si, WEXITED | WNOWAIT);
+      }
+      char c = 1;
+      if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1) _exit(6);
+      for (pid_t p : kids) waitpid(p, nullptr, 0);
+    });
+  });
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  a.sample();
+  EXPECT_EQ(a.value("kscope_process_zombies", pod), 4);
+  EXPECT_EQ(a.value("kscope_process_zombies", service).value_or(0), 0);
+  ASSERT_EQ(write(go[1], &c, 1), 1);
+  pod_worker.join();
+  // Releases run from an RCU callback after the reap.
+  for (int i = 0; i < 100 && a.value("kscope_task_released_total", pod).value_or(0) < 5; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    a.sample();
+  }
+  a.sample();
+
+  EXPECT_EQ(a.value("kscope_fd_open_calls_total", service), 100 + 1);  // + /dev/zero
+  EXPECT_EQ(a.value("kscope_fd_open_errors_total", service), 0);
+  EXPECT_EQ(a.value("kscope_vfs_read_calls_total", service), 50);
+  EXPECT_EQ(a.value("kscope_vfs_read_bytes_total", service), 50.0 * kSize);
+  EXPECT_EQ(a.value("kscope_vfs_read_size_bytes", service, 4096), 50);
+  EXPECT_EQ(a.value("kscope_vfs_read_size_bytes", service, 2048), 0);
+  EXPECT_EQ(a.value("kscope_vfs_write_calls_total", service), 1);  // "0" into cgroup.procs
+  EXPECT_EQ(a.value("kscope_process_created_total", service), 3);
+  EXPECT_EQ(a.value("kscope_task_exits_total", service), 3 + 1);  // children + the worker
+  EXPECT_EQ(a.value("kscope_fd_open_calls_total", pod), 200 + 7);
+  EXPECT_EQ(a.value("kscope_fd_open_errors_total", pod), 7);
+  EXPECT_EQ(a.value("kscope_process_created_total", pod), 4);
+  EXPECT_EQ(a.value("kscope_task_released_total", pod), 4 + 1);
+  EXPECT_EQ(a.value("kscope_process_zombies", pod), 0);
+
+  auto si = a.info(service);
+  ASSERT_TRUE(si);
+  EXPECT_EQ(label_value(*si, "systemd_unit"), "kscope-test.service");
+  EXPECT_EQ(label_value(*si, "container_id"), "<absent>");
+  auto pi = a.info(pod);
+  ASSERT_TRUE(pi);
+  EXPECT_EQ(label_value(*pi, "container_id"), container);
+  EXPECT_EQ(label_value(*pi, "pod_uid"), uid);
+  EXPECT_EQ(label_value(*pi, "namespace"), "shop");
+  EXPECT_EQ(label_value(*pi, "pod"), "cart-7d9f");
+  fs::remove_all(pods_dir);
+}
+
+double sum(const std::map<std::string, double>& m) {
+  double s = 0;
+  for (const auto& [k, v] : m) s += v;
+  return s;
+}
+
+// Both halves: bounded series (max_cgroups) and a map too small (overflow).
+void expect_bounded_and_exact(CgroupTree& tree, uint32_t max_series, uint32_t map_entries,
+                              bool expect_overflow) {
+  std::vector<std::string> cgroups;
+  for (int i = 1; i <= 5; i++) cgroups.push_back(tree.make("busy" + std::to_string(i)));
+  Attributed a(tree.mount(), max_series, map_entries);
+  // Node-wide fd counts of every process (unlike test::Probe), to compare.
+  Config config = default_config(collector_names());
+  prometheus::Registry node_registry;
+  CollectorContext ctx{node_registry, config};
+  auto node_fd = collector_factories().at("fd")(ctx);
+  node_fd->start();
+  auto node_opens = [&] {
+    node_fd->sample();
+    for (const auto& f : node_registry.Collect())
+      if (f.name == "kscope_fd_open_calls_total") return f.metric[0].counter.value;
+    return -1.0;
+  };
+
+  a.sample();
+  double node_before = node_opens();
+  auto before = a.by_label("kscope_fd_open_calls_total");
+  int known = 0;
+  for (int i = 0; i < 5; i++) {
+    int n = 100 * (i + 1);
+    run_in(tree, cgroups[i], [n] { opens(n); });
+    known += n;
+  }
+  a.sample();
+  double node_after = node_opens();
+  auto after = a.by_label("kscope_fd_open_calls_total");
+
+  EXPECT_LE(after.size(), max_series + 1u) << "series beyond max_cgroups + other";
+  double attributed = sum(after) - sum(before);
+  double node = node_after - node_before;
+  EXPECT_GE(attributed, known);
+  // Both sets of probes count the same events; only the instants of their
+  // samples differ, by microseconds of a quiet test process.
+  EXPECT_NEAR(attributed, node, 20) << "sum over cgroup != node total";
+  // Every busy cgroup is either exact under its own label or inside other.
+  double in_other = 0;
+  for (int i = 0; i < 5; i++) {
+    int n = 100 * (i + 1);
+    if (after.count(cgroups[i]))
+      EXPECT_EQ(after[cgroups[i]] - before[cgroups[i]], n) << cgroups[i];
+    else
+      in_other += n;
+  }
+  EXPECT_GE(after["other"] - before["other"], in_other);
+  double overflowed = a.value("kscope_cgroup_overflow_events_total", "").value_or(0);
+  for (const auto& f : a.registry.Collect())
+    if (f.name == "kscope_cgroup_overflow_events_total")
+      for (const auto& m : f.metric) overflowed += m.counter.value;
+  if (expect_overflow)
+    EXPECT_GT(overflowed, 0);
+  else
+    EXPECT_EQ(overflowed, 0);
+}
+
+TEST_F(CgroupAttributionTest, MaxCgroupsBoundsTheSeriesAndSumsStayExact) {
+  expect_bounded_and_exact(*tree_, 2, 0, false);
+}
+
+TEST_F(CgroupAttributionTest, MapFarTooSmallKeepsNodeTotalsExactThroughOverflow) {
+  // Two entries for the whole machine: most cgroups find the map full.
+  expect_bounded_and_exact(*tree_, 500, 2, true);
+}
+
+TEST_F(CgroupAttributionTest, RemovedCgroupLeavesAndRecreatedPathIsOneSeries) {
+  std::string gone = tree_->make("short-lived");
+  std::string again = tree_->make("restarted.service");
+  Attributed a(tree_->mount(), 500);
+  run_in(*tree_, gone, [] { opens(30); });
+  run_in(*tree_, again, [] { opens(40); });
+  a.sample();
+  EXPECT_EQ(a.value("kscope_fd_open_calls_total", gone), 30);
+  EXPECT_EQ(a.value("kscope_fd_open_calls_total", again), 40);
+
+  tree_->remove(gone);
+  tree_->remove(again);
+  tree_->make("restarted.service");  // same path, new cgroup id
+  run_in(*tree_, again, [] { opens(50); });
+  a.sample();  // sees the removal; the final values stay published
+  EXPECT_EQ(a.value("kscope_fd_open_calls_total", gone), 30);
+  a.scrape();  // a scrape has seen them
+  a.sample();
+  a.sample();
+  EXPECT_FALSE(a.value("kscope_fd_open_calls_total", gone)) << "removed cgroup's series stayed";
+  EXPECT_FALSE(a.info(gone));
+  EXPECT_EQ(a.value("kscope_fd_open_calls_total", again), 40 + 50) << "one series per path";
+  EXPECT_TRUE(a.info(again));
+}
+
+TEST_F(CgroupAttributionTest, SeriesStayUntilAScrapeHasSeenTheFinalValues) {
+  std::string gone = tree_->make("unscraped");
+  Attributed a(tree_->mount(), 500);
+  run_in(*tree_, gone, [] { opens(10); });
+  a.sample();
+  tree_->remove(gone);
+  for (int i = 0; i < 4; i++) a.sample();  // no scrape in between
+  EXPECT_EQ(a.value("kscope_fd_open_calls_total", gone), 10);
+  a.scrape();
+  a.sample();
+  EXPECT_FALSE(a.value("kscope_fd_open_calls_total", gone));
+}
+
+}  // namespace
+}  // namespace kscope
