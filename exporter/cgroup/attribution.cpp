@@ -60,34 +60,39 @@ void CgroupAttribution::rescan() {
 void CgroupAttribution::begin_pass() {
   pass_++;
   rescanned_ = false;
-  // A known cgroup whose directory is gone, or holds another inode, was removed.
-  for (auto it = ids_.begin(); it != ids_.end();) {
-    struct stat st;
-    std::string full = it->second == "/" ? root_ : root_ + it->second;
-    if (stat(full.c_str(), &st) != 0 || st.st_ino != it->first) {
-      dead_[it->first] = it->second;
-      dead_since_[it->first] = pass_;
-      it = ids_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  checked_.clear();
   unknown_last_pass_ = std::move(unknown_this_pass_);
   unknown_this_pass_.clear();
+}
+
+bool CgroupAttribution::alive(uint64_t id) {
+  auto it = ids_.find(id);
+  if (it == ids_.end()) return false;
+  if (!checked_.insert(id).second) return true;
+  // Checked once a pass, and only for ids the maps hold: the host may have
+  // many more cgroups than are busy. Gone, or another inode: removed.
+  struct stat st;
+  std::string full = it->second == "/" ? root_ : root_ + it->second;
+  if (stat(full.c_str(), &st) == 0 && st.st_ino == id) return true;
+  dead_[id] = it->second;
+  dead_since_[id] = pass_;
+  ids_.erase(it);
+  return false;
 }
 
 std::string CgroupAttribution::label(uint64_t id) {
   if (id == KSCOPE_OVERFLOW_CGROUP) return kOther;
   std::string path;
   bool live = false;
-  if (auto it = ids_.find(id); it != ids_.end()) {
-    path = it->second;
+  if (alive(id)) {
+    path = ids_.at(id);
     live = true;
   } else if (auto d = dead_.find(id); d != dead_.end()) {
     path = d->second;
   } else {
     if (!rescanned_) rescan();
     if (auto again = ids_.find(id); again != ids_.end()) {
+      checked_.insert(id);  // just seen
       path = again->second;
       live = true;
     } else {

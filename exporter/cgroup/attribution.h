@@ -37,6 +37,7 @@ class CgroupAttribution : public prometheus::Collectable {
   // root), or "other" past max_series and for what cannot be named.
   std::string label(uint64_t id);
   // The cgroup is gone: publish its last counts, then delete its entries.
+  // Call after label(id) in the same pass.
   bool gone(uint64_t id) const { return dead_.count(id) != 0 && !ids_.count(id); }
   void end_pass();
 
@@ -53,6 +54,7 @@ class CgroupAttribution : public prometheus::Collectable {
 
  private:
   void rescan();
+  bool alive(uint64_t id);
   void add_info(const std::string& path);
 
   std::string root_;
@@ -70,6 +72,7 @@ class CgroupAttribution : public prometheus::Collectable {
   };
   std::map<std::string, Pending> pending_removal_;
   std::set<uint64_t> unknown_last_pass_, unknown_this_pass_;
+  std::set<uint64_t> checked_;  // ids found alive this pass
   std::vector<std::function<void(const std::string&)>> listeners_;
   bool rescanned_ = false;
   uint64_t pass_ = 0;
