@@ -16,7 +16,21 @@ RUN apt-get update \
       libcivetweb1 libyaml-cpp0.7 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/kscope /usr/bin/kscope
-# Loading BPF needs CAP_BPF, CAP_PERFMON (and CAP_SYS_ADMIN to mount tracefs
-# when the host has not): run as root and drop the rest in the pod spec.
+# Who runs kscope: root (uid 0) with every capability dropped but the few BPF
+# needs, dropped by the runtime (deploy/kubernetes/daemonset.yaml:
+# drop ALL, add BPF, PERFMON, SYS_RESOURCE; docker run --cap-drop=ALL
+# --cap-add=BPF --cap-add=PERFMON --cap-add=SYS_RESOURCE). Root because:
+# - loading and attaching the probes needs CAP_BPF and CAP_PERFMON, and the
+#   syscall tracepoints' ids are in /sys/kernel/tracing, which only root may
+#   read (mode 0700): a non-root user would need CAP_DAC_READ_SEARCH on top;
+# - a non-root USER would get no usable capabilities: Kubernetes hands
+#   non-root containers no ambient capabilities, so they would have to be
+#   file capabilities (setcap on the binary), which exec honours only
+#   without no_new_privs, i.e. with allowPrivilegeEscalation left on: a
+#   weaker pod than root with a fixed, minimal set and no_new_privs.
+# uid 0 in a container holds no more than the capabilities it is given;
+# tracefs comes read-only from the host (CAP_SYS_ADMIN would only be needed
+# to mount it).
+USER 0:0
 EXPOSE 9822
 ENTRYPOINT ["/usr/bin/kscope"]

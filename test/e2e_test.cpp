@@ -93,13 +93,13 @@ class Running : public ::testing::Test {
     }
     unlink(config_.c_str());
   }
-  // known <= delta <= known + what the rest of this machine did meanwhile.
+  // known <= delta: the rest of the machine adds its own events (a build or
+  // benchmark alongside adds thousands), so the node-wide check is a lower
+  // bound and the workload's own cgroup series carry the exact check.
   void expect_delta(const std::map<std::string, double>& after, const std::string& name,
                     double known) {
     ASSERT_TRUE(has_series(after, name)) << name << " missing";
-    double d = total(after, name) - total(before_, name);
-    EXPECT_GE(d, known) << name;
-    EXPECT_LE(d, known * 1.05 + 400) << name;
+    EXPECT_GE(total(after, name) - total(before_, name), known) << name;
   }
 
   std::string config_;
