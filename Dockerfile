@@ -1,19 +1,20 @@
 # kscope container image: built from source on Debian 12, with the package
-# list the README and CI use (deploy/debian-packages.txt).
+# list the README and CI use (deploy/debian-packages.txt: its build section;
+# the test section's browser and servers stay out of the image).
 FROM debian:bookworm AS build
 WORKDIR /src
 COPY . .
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      $(grep -v '^#' deploy/debian-packages.txt) \
- && cmake -S . -B build -DKSCOPE_BUILD_TESTS=OFF \
+      $(sed '/^# test/,$d' deploy/debian-packages.txt | grep -v '^#') \
+ && cmake -S . -B build -DKSCOPE_BUILD_TESTS=OFF -DKSCOPE_BUILD_BENCH=OFF \
  && cmake --build build -j"$(nproc)"
 
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libbpf1 libelf1 zlib1g libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
-      libcivetweb1 libyaml-cpp0.7 \
+      libcivetweb1 libyaml-cpp0.7 libncursesw6 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/kscope /usr/bin/kscope
 # Who runs kscope: root (uid 0) with every capability dropped but the few BPF

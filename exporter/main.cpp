@@ -21,6 +21,7 @@
 #include "process_collector.h"
 #include "sampler.h"
 #include "self_metrics.h"
+#include "top/top.h"
 #include "version.h"
 #include "web.h"
 
@@ -36,7 +37,9 @@ std::string join(const std::set<std::string>& items) {
 int run(const std::vector<std::string>& args, const std::string& program) {
   Flags flags = parse_flags(args);
   if (flags.show_help) {
-    std::cout << usage_text(program);
+    std::cout << usage_text(program)
+              << "\nCommands:\n  top [<flags>]              Live per-second view in the terminal "
+                 "(top --help).\n";
     return 0;
   }
   if (flags.show_version) {
@@ -74,7 +77,7 @@ int run(const std::vector<std::string>& args, const std::string& program) {
   std::map<std::string, ProbeState> states;
   WebServer web(flags.listen_address, flags.telemetry_path, [&] {
     std::lock_guard lock(states_mu);
-    return landing_page(KSCOPE_VERSION, flags.telemetry_path, config, states);
+    return Status{KSCOPE_VERSION, flags.telemetry_path, config, states};
   });
   web.add(registry);
   web.add(self_process);
@@ -91,7 +94,7 @@ int run(const std::vector<std::string>& args, const std::string& program) {
     if (auto root = find_cgroup2_mount(text)) {
       attribution = std::make_shared<CgroupAttribution>(*root, config.max_cgroups,
                                                         config.pods_log_dir, *registry);
-      web.add(attribution);  // counts scrapes
+      web.add(attribution, /*counts_scrapes=*/true);
       log_info("attributing to cgroups under " + *root + " (at most " +
                std::to_string(config.max_cgroups) + " series, then cgroup=\"other\")");
     } else {
@@ -138,6 +141,9 @@ int main(int argc, char** argv) {
   using namespace kscope;
   std::string program = argc > 0 ? argv[0] : "kscope";
   try {
+    // A subcommand comes first, before any flag: kscope top [<flags>].
+    if (argc > 1 && std::strcmp(argv[1], "top") == 0)
+      return run_top(std::vector<std::string>(argv + 2, argv + argc), program);
     return run(std::vector<std::string>(argv + 1, argv + argc), program);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "kscope: error: %s (try --help)\n", e.what());

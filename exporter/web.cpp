@@ -2,9 +2,11 @@
 
 #include <CivetServer.h>
 #include <civetweb.h>
+#include <prometheus/text_serializer.h>
 
 #include <atomic>
 #include <cstring>
+#include <string_view>
 
 #include "bpf/error.h"
 #include "cli.h"
@@ -15,14 +17,28 @@ namespace {
 // civetweb's callbacks carry no user pointer of ours: one server per process.
 std::atomic<WebServer*> g_server{nullptr};
 
-int reply(mg_connection* conn, int status, const char* reason, const char* type,
+constexpr const char* kAssetPrefix = "/assets/";
+
+int reply(mg_connection* conn, int status, const char* reason, const std::string& type,
           const std::string& body, bool head) {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
-            status, reason, type, body.size());
+            "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
+            "Connection: close\r\n\r\n",
+            status, reason, type.c_str(), body.size());
   if (!head) mg_write(conn, body.data(), body.size());
   return status;  // non-zero: handled here
+}
+
+bool has_param(const char* query, std::string_view param) {
+  std::string_view q = query ? query : "";
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    if (q.substr(0, amp) == param) return true;
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return false;
 }
 
 int begin_request(mg_connection* conn) {
@@ -32,18 +48,33 @@ int begin_request(mg_connection* conn) {
   bool head = std::strcmp(ri->request_method, "HEAD") == 0;
   if (server == nullptr)
     return reply(conn, 503, "Service Unavailable", "text/plain", "starting\n", head);
-  if (uri == server->telemetry_path()) return 0;  // the exposer's handler
-  if (uri != "/") return reply(conn, 404, "Not Found", "text/plain", "404 page not found\n", head);
+  bool live = uri == server->telemetry_path() && has_param(ri->query_string, "source=ui");
+  if (uri == server->telemetry_path() && !live) return 0;  // the exposer's handler
+  bool asset = uri.starts_with(kAssetPrefix);
+  if (uri != "/" && uri != "/api/status" && !asset && !live)
+    return reply(conn, 404, "Not Found", "text/plain", "404 page not found\n", head);
   if (!head && std::strcmp(ri->request_method, "GET") != 0)
     return reply(conn, 405, "Method Not Allowed", "text/plain", "method not allowed\n", false);
-  return reply(conn, 200, "OK", "text/html; charset=utf-8", server->landing_page(), head);
+  if (live)
+    return reply(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+                 server->live_metrics(), head);
+  if (uri == "/api/status")
+    return reply(conn, 200, "OK", "application/json", status_json(server->status()), head);
+  if (asset) {
+    std::string name = uri.substr(std::strlen(kAssetPrefix));
+    auto file = find_web_asset(name);
+    if (!file || name == "index.html")  // index.html is a template: "/" fills it
+      return reply(conn, 404, "Not Found", "text/plain", "404 page not found\n", head);
+    return reply(conn, 200, "OK", content_type(name), std::string(file->body), head);
+  }
+  return reply(conn, 200, "OK", "text/html; charset=utf-8", landing_page(server->status()), head);
 }
 
 }  // namespace
 
 WebServer::WebServer(const std::string& listen_address, const std::string& telemetry_path,
-                     std::function<std::string()> landing)
-    : telemetry_path_(telemetry_path), landing_(std::move(landing)) {
+                     std::function<Status()> status)
+    : telemetry_path_(telemetry_path), status_(std::move(status)) {
   static CivetCallbacks callbacks;
   callbacks.begin_request = begin_request;
   g_server.store(this);
@@ -64,8 +95,30 @@ WebServer::~WebServer() {
   g_server.store(nullptr);
 }
 
-void WebServer::add(const std::weak_ptr<prometheus::Collectable>& collectable) {
+void WebServer::add(const std::weak_ptr<prometheus::Collectable>& collectable,
+                    bool counts_scrapes) {
   exposer_->RegisterCollectable(collectable, telemetry_path_);
+  if (counts_scrapes) return;
+  std::lock_guard lock(mu_);
+  live_.push_back(collectable);
+}
+
+std::string WebServer::live_metrics() const {
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& weak : live_)
+      if (auto c = weak.lock()) collectables.push_back(std::move(c));
+  }
+  std::vector<prometheus::MetricFamily> families;
+  for (const auto& c : collectables) {
+    for (auto& f : c->Collect()) {
+      bool wanted =
+          f.type == prometheus::MetricType::Counter || f.type == prometheus::MetricType::Gauge;
+      if (wanted && f.name.starts_with("kscope_")) families.push_back(std::move(f));
+    }
+  }
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 std::vector<int> WebServer::ports() const { return exposer_->GetListeningPorts(); }

@@ -1,6 +1,7 @@
 // The HTTP front: prometheus-cpp's civetweb exposer serves the telemetry
-// path; a begin_request callback serves the landing page at "/" and answers
-// 404 for everything else.
+// path; a begin_request callback serves the rest: the landing page at "/",
+// its files at /assets/<name>, /api/status, the telemetry path for kscope's
+// own live views (<path>?source=ui), and 404 for everything else.
 #pragma once
 
 #include <prometheus/collectable.h>
@@ -8,31 +9,43 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
+
+#include "landing.h"
 
 namespace kscope {
 
 class WebServer {
  public:
-  // listen_address: Go style (":9822", "127.0.0.1:0"). landing: builds the
-  // HTML of "/" per request. Throws Error when it cannot listen.
+  // listen_address: Go style (":9822", "127.0.0.1:0"). status: what the
+  // landing page and /api/status show, built per request. Throws Error when
+  // it cannot listen.
   WebServer(const std::string& listen_address, const std::string& telemetry_path,
-            std::function<std::string()> landing);
+            std::function<Status()> status);
   ~WebServer();
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
 
-  void add(const std::weak_ptr<prometheus::Collectable>& collectable);
+  // counts_scrapes: the collectable counts Prometheus' scrapes (to know when
+  // final values were seen), so the live views must not call it.
+  void add(const std::weak_ptr<prometheus::Collectable>& collectable, bool counts_scrapes = false);
   std::vector<int> ports() const;
 
   // Used by the civetweb callback.
   const std::string& telemetry_path() const { return telemetry_path_; }
-  std::string landing_page() const { return landing_(); }
+  Status status() const { return status_(); }
+  // The telemetry path's text for the landing page and `kscope top`: only
+  // kscope_* counters and gauges (no histograms: far less text per poll),
+  // and not counted as a scrape.
+  std::string live_metrics() const;
 
  private:
   std::string telemetry_path_;
-  std::function<std::string()> landing_;
+  std::function<Status()> status_;
+  mutable std::mutex mu_;
+  std::vector<std::weak_ptr<prometheus::Collectable>> live_;  // under mu_
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
