@@ -14,7 +14,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libbpf1 libelf1 zlib1g libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
-      libcivetweb1 libyaml-cpp0.7 libncursesw6 \
+      libcivetweb1 libyaml-cpp0.7 libncursesw6 libssl3 libcrypt1 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/kscope /usr/bin/kscope
 # Who runs kscope: root (uid 0) with every capability dropped but the few BPF

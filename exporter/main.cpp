@@ -24,6 +24,7 @@
 #include "top/top.h"
 #include "version.h"
 #include "web.h"
+#include "web_config.h"
 
 namespace kscope {
 namespace {
@@ -48,8 +49,8 @@ int run(const std::vector<std::string>& args, const std::string& program) {
               << b.libbpf_version << ")\n";
     return 0;
   }
-  if (!flags.web_config_file.empty())
-    throw UsageError("flag --web.config.file: TLS and basic auth are not supported yet");
+  WebConfig web_config;
+  if (!flags.web_config_file.empty()) web_config = load_web_config(flags.web_config_file);
   civetweb_listening_port(flags.listen_address);  // validate before touching the kernel
   set_log_level(flags.log_level);
   route_libbpf_log();
@@ -75,10 +76,13 @@ int run(const std::vector<std::string>& args, const std::string& program) {
 
   std::mutex states_mu;
   std::map<std::string, ProbeState> states;
-  WebServer web(flags.listen_address, flags.telemetry_path, [&] {
-    std::lock_guard lock(states_mu);
-    return Status{KSCOPE_VERSION, flags.telemetry_path, config, states};
-  });
+  WebServer web(
+      flags.listen_address, flags.telemetry_path,
+      [&] {
+        std::lock_guard lock(states_mu);
+        return Status{KSCOPE_VERSION, flags.telemetry_path, config, states};
+      },
+      web_config);
   web.add(registry);
   web.add(self_process);
   std::string ports;

@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <cstring>
+#include <fstream>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <string_view>
 
 #include "bpf/error.h"
@@ -20,12 +23,12 @@ std::atomic<WebServer*> g_server{nullptr};
 constexpr const char* kAssetPrefix = "/assets/";
 
 int reply(mg_connection* conn, int status, const char* reason, const std::string& type,
-          const std::string& body, bool head) {
+          const std::string& body, bool head, const char* extra_headers = "") {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
             "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
-            "Connection: close\r\n\r\n",
-            status, reason, type.c_str(), body.size());
+            "%sConnection: close\r\n\r\n",
+            status, reason, type.c_str(), body.size(), extra_headers);
   if (!head) mg_write(conn, body.data(), body.size());
   return status;  // non-zero: handled here
 }
@@ -48,6 +51,11 @@ int begin_request(mg_connection* conn) {
   bool head = std::strcmp(ri->request_method, "HEAD") == 0;
   if (server == nullptr)
     return reply(conn, 503, "Service Unavailable", "text/plain", "starting\n", head);
+  // Every path, the metrics too, behind the same basic auth.
+  if (server->auth().enabled() &&
+      !server->auth().check_header(mg_get_header(conn, "Authorization")))
+    return reply(conn, 401, "Unauthorized", "text/plain", "Unauthorized\n", head,
+                 "WWW-Authenticate: Basic realm=\"kscope\"\r\n");
   bool live = uri == server->telemetry_path() && has_param(ri->query_string, "source=ui");
   if (uri == server->telemetry_path() && !live) return 0;  // the exposer's handler
   bool asset = uri.starts_with(kAssetPrefix);
@@ -72,17 +80,50 @@ int begin_request(mg_connection* conn) {
 
 }  // namespace
 
+namespace {
+
+// civetweb wants the certificate and the key in one PEM file: join them in
+// a memory file, never on disk, and name it by /proc/self/fd.
+Fd joined_pem(const WebConfig& wc) {
+  Fd fd(memfd_create("kscope-tls", MFD_CLOEXEC));
+  if (fd.get() < 0) throw Error("web config: create a memory file for the certificate", errno);
+  for (const auto& path : {wc.cert_file, wc.key_file}) {
+    std::ifstream in(path);
+    std::string pem((std::istreambuf_iterator<char>(in)), {});
+    if (!in.good() && !in.eof()) throw Error("web config: read " + path, errno);
+    if (!pem.ends_with("\n")) pem += "\n";
+    if (write(fd.get(), pem.data(), pem.size()) != static_cast<ssize_t>(pem.size()))
+      throw Error("web config: write the certificate to a memory file", errno);
+  }
+  return fd;
+}
+
+}  // namespace
+
 WebServer::WebServer(const std::string& listen_address, const std::string& telemetry_path,
-                     std::function<Status()> status)
-    : telemetry_path_(telemetry_path), status_(std::move(status)) {
+                     std::function<Status()> status, const WebConfig& web_config)
+    : telemetry_path_(telemetry_path), status_(std::move(status)), auth_(web_config.users) {
   static CivetCallbacks callbacks;
   callbacks.begin_request = begin_request;
+  std::vector<std::string> options{"listening_ports",    civetweb_listening_port(listen_address),
+                                   "num_threads",        "4",
+                                   "request_timeout_ms", "10000"};
+  if (web_config.tls()) {
+    tls_pem_ = joined_pem(web_config);
+    // Loads and initialises OpenSSL in civetweb before any server uses it.
+    if ((mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS) == 0)
+      throw Error(
+          "web config: TLS is unavailable: civetweb could not load OpenSSL (Debian 12's civetweb "
+          "1.15 looks up SSL_get_peer_certificate, which OpenSSL 3 no longer exports; a civetweb "
+          "built for OpenSSL 3 fixes it). Basic auth works without TLS.");
+    options[1] += "s";  // civetweb: an "s" after the port makes it TLS
+    options.insert(options.end(),
+                   {"ssl_certificate", "/proc/self/fd/" + std::to_string(tls_pem_.get()),
+                    "ssl_protocol_version", "4"});  // TLS 1.2 and later
+  }
   g_server.store(this);
   try {
-    exposer_ = std::make_unique<prometheus::Exposer>(
-        std::vector<std::string>{"listening_ports", civetweb_listening_port(listen_address),
-                                 "num_threads", "4", "request_timeout_ms", "10000"},
-        &callbacks);
+    exposer_ = std::make_unique<prometheus::Exposer>(options, &callbacks);
   } catch (const CivetException& e) {
     g_server.store(nullptr);
     throw Error("cannot listen on " + listen_address + " (" + e.what() +

@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "bpf/object.h"
 #include "landing.h"
+#include "web_config.h"
 
 namespace kscope {
 
@@ -22,8 +24,9 @@ class WebServer {
   // listen_address: Go style (":9822", "127.0.0.1:0"). status: what the
   // landing page and /api/status show, built per request. Throws Error when
   // it cannot listen.
+  // web_config: TLS and basic auth (both optional), for every path.
   WebServer(const std::string& listen_address, const std::string& telemetry_path,
-            std::function<Status()> status);
+            std::function<Status()> status, const WebConfig& web_config = {});
   ~WebServer();
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
@@ -40,12 +43,15 @@ class WebServer {
   // kscope_* counters and gauges (no histograms: far less text per poll),
   // and not counted as a scrape.
   std::string live_metrics() const;
+  BasicAuth& auth() { return auth_; }
 
  private:
   std::string telemetry_path_;
   std::function<Status()> status_;
   mutable std::mutex mu_;
   std::vector<std::weak_ptr<prometheus::Collectable>> live_;  // under mu_
+  BasicAuth auth_;
+  Fd tls_pem_;  // the certificate and key, for civetweb's one-file option
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 

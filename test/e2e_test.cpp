@@ -11,6 +11,9 @@
 #include "cgroup/metadata.h"
 #include "e2e_util.h"
 
+#include <crypt.h>
+#include <openssl/evp.h>
+
 namespace kscope::test {
 namespace {
 
@@ -55,7 +58,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"--nope"}, "unknown flag --nope"}, BadInput{{"--log.level=loud"}, "--log.level"},
         BadInput{{"--web.listen-address=abc"}, "--web.listen-address"},
         BadInput{{"--web.telemetry-path=metrics"}, "--web.telemetry-path"},
-        BadInput{{"--web.config.file=/etc/web.yml"}, "--web.config.file"},
+        BadInput{{"--web.config.file=/nonexistent/web.yml"}, "cannot read web config file"},
+        BadInput{{"--web.config.file=" + kFixtures + "/web_bad_hash.yml"},
+                 "web_bad_hash.yml:2: basic_auth_users.prom: expected a bcrypt hash"},
         BadInput{{"--config.file=/nonexistent/kscope.yml"}, "No such file or directory"},
         BadInput{{"--config.file=" + kFixtures + "/bad_unknown_key.yaml"}, "unknown key"},
         BadInput{{"--config.file=" + kFixtures + "/bad_mode.yaml"}, "mode"}),
@@ -451,6 +456,99 @@ TEST_P(Contract, FamiliesMatchTheFixture) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, Contract, ::testing::Values("return", "entry"));
+
+}  // namespace
+}  // namespace kscope::test
+
+namespace kscope::test {
+namespace {
+
+std::string bcrypt_hash(const std::string& password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof(salt));
+  crypt_data data{};
+  return crypt_r(password.c_str(), salt, &data);
+}
+
+std::string basic_auth_header(const std::string& user_password) {
+  std::string out(4 * ((user_password.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(user_password.data()),
+                          static_cast<int>(user_password.size()));
+  out.resize(static_cast<size_t>(n));
+  return "Authorization: Basic " + out + "\r\n";
+}
+
+// --web.config.file with basic_auth_users: every path needs the password,
+// and a real Prometheus scrapes with it.
+TEST(WebConfig, BasicAuthGuardsEveryPathAndPrometheusScrapesWithIt) {
+  KSCOPE_REQUIRE_BPF();
+  std::string web = write_temp("basic_auth_users:\n  prom: '" + bcrypt_hash("pa55") + "'\n");
+  Child k({kBinary, "--web.listen-address=127.0.0.1:0", "--web.config.file=" + web});
+  auto port = k.port();
+  ASSERT_TRUE(port) << k.log();
+  const std::string good = basic_auth_header("prom:pa55"), bad = basic_auth_header("prom:nope");
+  EXPECT_EQ(http_get(*port, "/metrics").status, 401);
+  EXPECT_EQ(http_get(*port, "/metrics", "GET", bad).status, 401);
+  EXPECT_EQ(http_get(*port, "/", "GET").status, 401);
+  EXPECT_EQ(http_get(*port, "/api/status", "GET").status, 401);
+  auto ok = http_get(*port, "/metrics", "GET", good);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_NE(ok.body.find("kscope_build_info"), std::string::npos);
+  EXPECT_EQ(http_get(*port, "/", "GET", good).status, 200);
+
+  if (access("/usr/bin/prometheus", X_OK) != 0)
+    GTEST_SKIP() << "Debian's prometheus package is not installed (apt-get install prometheus)";
+  char dir[] = "/tmp/kscope-prom-auth-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string config = std::string(dir) + "/prometheus.yml";
+  std::ofstream(config)
+      << "global:\n  scrape_interval: 1s\nscrape_configs:\n"
+         "  - job_name: kscope\n    basic_auth: {username: prom, password: pa55}\n"
+         "    static_configs:\n      - targets: ['127.0.0.1:"
+      << *port << "']\n";
+  int pport = free_port();
+  Child prom({"/usr/bin/prometheus", "--config.file=" + config,
+              "--storage.tsdb.path=" + std::string(dir) + "/data",
+              "--web.listen-address=127.0.0.1:" + std::to_string(pport)});
+  double up = -1;
+  for (int i = 0; i < 200 && up != 1; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    up = query_value(pport, "up%7Bjob%3D%22kscope%22%7D");
+  }
+  EXPECT_EQ(up, 1) << prom.log();
+  EXPECT_EQ(prom.stop(), 0);
+  EXPECT_EQ(k.stop(), 0);
+  std::filesystem::remove_all(dir);
+  unlink(web.c_str());
+}
+
+// TLS: Debian 12's civetweb cannot load OpenSSL 3. kscope must say so in one
+// line and exit, not crash on the first TLS connection.
+TEST(WebConfig, TlsOnThisCivetwebFailsWithAClearMessage) {
+  std::string dir =
+      std::filesystem::temp_directory_path() / ("kscope-tls-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto [gen, gen_out] =
+      run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+           dir + "/key.pem", "-out", dir + "/cert.pem", "-days", "1", "-subj", "/CN=localhost"});
+  ASSERT_EQ(gen, 0) << gen_out;
+  std::ofstream(dir + "/web.yml")
+      << "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n";
+  Child k({kBinary, "--web.listen-address=127.0.0.1:0", "--web.config.file=" + dir + "/web.yml"});
+  int status = k.wait_exit();
+  if (status == -1) {  // a civetweb that can do TLS: then it must serve it
+    auto port = k.port();
+    ASSERT_TRUE(port) << k.log();
+    auto [st, out] = run({"/usr/bin/curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
+                          "https://127.0.0.1:" + std::to_string(*port) + "/metrics"});
+    EXPECT_EQ(out, "200");
+  } else {
+    EXPECT_EQ(status, 1);
+    EXPECT_NE(k.log().find("TLS is unavailable"), std::string::npos) << k.log();
+  }
+  std::filesystem::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace kscope::test

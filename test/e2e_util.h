@@ -26,7 +26,8 @@ struct HttpResponse {
 };
 
 // One HTTP/1.0 GET to 127.0.0.1:port; status 0 when nothing answered.
-inline HttpResponse http_get(int port, const std::string& path, const std::string& method = "GET") {
+inline HttpResponse http_get(int port, const std::string& path, const std::string& method = "GET",
+                             const std::string& extra_headers = "") {
   HttpResponse r;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{10, 0};
@@ -39,7 +40,8 @@ inline HttpResponse http_get(int port, const std::string& path, const std::strin
     close(fd);
     return r;
   }
-  std::string req = method + " " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  std::string req =
+      method + " " + path + " HTTP/1.0\r\nHost: localhost\r\n" + extra_headers + "\r\n";
   if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
     close(fd);
     return r;

@@ -1,0 +1,114 @@
+// --web.config.file: parsing, errors with file:line, bcrypt basic auth.
+#include "web_config.h"
+
+#include <crypt.h>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config.h"
+
+namespace kscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string bcrypt(const std::string& password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  EXPECT_NE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof(salt)), nullptr);
+  crypt_data data{};
+  return crypt_r(password.c_str(), salt, &data);
+}
+
+class WebConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kscope-webcfg-" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "cert.pem") << "cert\n";
+    std::ofstream(dir_ / "key.pem") << "key\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write(const std::string& text) {
+    std::ofstream(dir_ / "web.yml") << text;
+    return (dir_ / "web.yml").string();
+  }
+  std::string error_of(const std::string& text) {
+    try {
+      load_web_config(write(text));
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  }
+  fs::path dir_;
+};
+
+TEST_F(WebConfigTest, ReadsTlsAndUsersWithPathsRelativeToTheFile) {
+  std::string hash = bcrypt("secret");
+  auto wc =
+      load_web_config(write("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
+                            "basic_auth_users:\n  alice: '" +
+                            hash + "'\n"));
+  EXPECT_EQ(wc.cert_file, (dir_ / "cert.pem").string());
+  EXPECT_EQ(wc.key_file, (dir_ / "key.pem").string());
+  EXPECT_TRUE(wc.tls());
+  EXPECT_EQ(wc.users.at("alice"), hash);
+  EXPECT_FALSE(load_web_config(write("")).tls());
+}
+
+TEST_F(WebConfigTest, RejectsBadInputWithFileLineAndKey) {
+  EXPECT_NE(error_of("tls_server_config:\n  cert_file: nope.pem\n  key_file: key.pem\n")
+                .find("web.yml:2: tls_server_config.cert_file: cannot read"),
+            std::string::npos);
+  EXPECT_NE(error_of("tls_server_config:\n  cert_file: cert.pem\n").find("needs both"),
+            std::string::npos);
+  EXPECT_NE(error_of("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
+                     "  client_auth_type: RequireAndVerifyClientCert\n")
+                .find("web.yml:4: tls_server_config.client_auth_type: not supported"),
+            std::string::npos);
+  EXPECT_NE(error_of("basic_auth_users:\n  bob: plaintext\n")
+                .find("web.yml:2: basic_auth_users.bob: "
+                      "expected a bcrypt hash"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("http_server_config:\n  http2: false\n").find("web.yml:1: http_server_config: "),
+      std::string::npos);
+  EXPECT_NE(error_of("basic_auth_users: [\n").find("invalid YAML"), std::string::npos);
+  try {
+    load_web_config((dir_ / "missing.yml").string());
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos);
+  }
+}
+
+std::string basic(const std::string& user_password) {
+  std::string out(4 * ((user_password.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(user_password.data()),
+                          static_cast<int>(user_password.size()));
+  out.resize(static_cast<size_t>(n));
+  return "Basic " + out;
+}
+
+TEST(BasicAuth, ChecksBcryptAndTheHeader) {
+  BasicAuth auth({{"alice", bcrypt("s3cret:with colon")}});
+  EXPECT_TRUE(auth.enabled());
+  EXPECT_TRUE(auth.check("alice", "s3cret:with colon"));
+  EXPECT_TRUE(auth.check("alice", "s3cret:with colon"));  // cached
+  EXPECT_FALSE(auth.check("alice", "wrong"));
+  EXPECT_FALSE(auth.check("mallory", "s3cret:with colon"));
+  EXPECT_TRUE(auth.check_header(basic("alice:s3cret:with colon").c_str()));
+  EXPECT_FALSE(auth.check_header(basic("alice:wrong").c_str()));
+  EXPECT_FALSE(auth.check_header(nullptr));
+  EXPECT_FALSE(auth.check_header("Bearer abc"));
+  EXPECT_FALSE(auth.check_header("Basic !!!!"));
+  EXPECT_FALSE(auth.check_header("Basic YWxpY2U="));  // "alice", no colon
+  EXPECT_FALSE(BasicAuth({}).enabled());
+}
+
+}  // namespace
+}  // namespace kscope
