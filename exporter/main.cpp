@@ -1,5 +1,6 @@
 // kscope: flags -> config -> web -> probes -> sampler -> wait for a signal.
 // The one place that reports errors and picks the exit code.
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "bpf/error.h"
 #include "cgroup/attribution.h"
+#include "cgroup/rmdir_watch.h"
 #include "cli.h"
 #include "collector.h"
 #include "config.h"
@@ -36,6 +38,10 @@ std::string join(const std::set<std::string>& items) {
 }
 
 int run(const std::vector<std::string>& args, const std::string& program) {
+  // Each scrape builds the whole exposition (megabytes with many cgroups)
+  // and frees it: serve such blocks from mmap so they go back to the
+  // system, instead of raising the heap's high-water mark for good.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   Flags flags = parse_flags(args);
   if (flags.show_help) {
     std::cout << usage_text(program)
@@ -92,6 +98,7 @@ int run(const std::vector<std::string>& args, const std::string& program) {
 
   // Attribution needs the cgroup2 mount; without one, node-wide totals.
   std::shared_ptr<CgroupAttribution> attribution;
+  std::unique_ptr<RmdirWatch> removal_watch;
   if (config.attribution == Attribution::kCgroup) {
     std::ifstream mountinfo("/proc/self/mountinfo");
     std::string text((std::istreambuf_iterator<char>(mountinfo)), {});
@@ -99,6 +106,12 @@ int run(const std::vector<std::string>& args, const std::string& program) {
       attribution = std::make_shared<CgroupAttribution>(*root, config.max_cgroups,
                                                         config.pods_log_dir, *registry);
       web.add(attribution, /*counts_scrapes=*/true);
+      try {
+        removal_watch = std::make_unique<RmdirWatch>();
+        attribution->set_removal_source([w = removal_watch.get()] { return w->drain(); });
+      } catch (const std::exception& e) {
+        log_warn(std::string(e.what()) + ": checking each busy cgroup at every sample instead");
+      }
       log_info("attributing to cgroups under " + *root + " (at most " +
                std::to_string(config.max_cgroups) + " series, then cgroup=\"other\")");
     } else {

@@ -13,6 +13,7 @@
 
 #include "bpf_test_util.h"
 #include "cgroup/attribution.h"
+#include "cgroup/rmdir_watch.h"
 
 namespace kscope {
 namespace {
@@ -76,10 +77,16 @@ void opens(int n) {
 
 // The fd, vfs and process probes with attribution, sampled as kscope does.
 struct Attributed {
+  // watch_removals: learn removals from the cgroup_rmdir tracepoint, as
+  // kscope does; otherwise stat each cgroup the maps hold at every pass.
   Attributed(const std::string& mount, uint32_t max_series, uint32_t map_entries = 0,
-             const std::string& pods_dir = "/nonexistent") {
+             const std::string& pods_dir = "/nonexistent", bool watch_removals = false) {
     config = default_config(collector_names());
     attribution = std::make_unique<CgroupAttribution>(mount, max_series, pods_dir, registry);
+    if (watch_removals) {
+      watch = std::make_unique<RmdirWatch>();
+      attribution->set_removal_source([w = watch.get()] { return w->drain(); });
+    }
     CollectorContext ctx{registry, config, 0, attribution.get(), map_entries};
     for (const char* m : {"fd", "vfs", "process"}) {
       collectors.push_back(collector_factories().at(m)(ctx));
@@ -129,6 +136,7 @@ struct Attributed {
 
   prometheus::Registry registry;
   Config config;
+  std::unique_ptr<RmdirWatch> watch;
   std::unique_ptr<CgroupAttribution> attribution;
   std::vector<std::unique_ptr<Collector>> collectors;
 };
@@ -319,10 +327,12 @@ TEST_F(CgroupAttributionTest, MapFarTooSmallKeepsNodeTotalsExactThroughOverflow)
   expect_bounded_and_exact(*tree_, 500, 2, true);
 }
 
-TEST_F(CgroupAttributionTest, RemovedCgroupLeavesAndRecreatedPathIsOneSeries) {
+class CgroupRemoval : public CgroupAttributionTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(CgroupRemoval, RemovedCgroupLeavesAndRecreatedPathIsOneSeries) {
   std::string gone = tree_->make("short-lived");
   std::string again = tree_->make("restarted.service");
-  Attributed a(tree_->mount(), 500);
+  Attributed a(tree_->mount(), 500, 0, "/nonexistent", GetParam());
   run_in(*tree_, gone, [] { opens(30); });
   run_in(*tree_, again, [] { opens(40); });
   a.sample();
@@ -344,9 +354,9 @@ TEST_F(CgroupAttributionTest, RemovedCgroupLeavesAndRecreatedPathIsOneSeries) {
   EXPECT_TRUE(a.info(again));
 }
 
-TEST_F(CgroupAttributionTest, SeriesStayUntilAScrapeHasSeenTheFinalValues) {
+TEST_P(CgroupRemoval, SeriesStayUntilAScrapeHasSeenTheFinalValues) {
   std::string gone = tree_->make("unscraped");
-  Attributed a(tree_->mount(), 500);
+  Attributed a(tree_->mount(), 500, 0, "/nonexistent", GetParam());
   run_in(*tree_, gone, [] { opens(10); });
   a.sample();
   tree_->remove(gone);
@@ -356,6 +366,9 @@ TEST_F(CgroupAttributionTest, SeriesStayUntilAScrapeHasSeenTheFinalValues) {
   a.sample();
   EXPECT_FALSE(a.value("kscope_fd_open_calls_total", gone));
 }
+
+INSTANTIATE_TEST_SUITE_P(HowRemovalsAreFound, CgroupRemoval, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "RmdirTracepoint" : "Stat"; });
 
 }  // namespace
 }  // namespace kscope

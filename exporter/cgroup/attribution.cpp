@@ -1,5 +1,6 @@
 #include "cgroup/attribution.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -21,6 +22,7 @@ CgroupAttribution::CgroupAttribution(std::string root, uint32_t max_series,
     : root_(std::move(root)),
       max_series_(max_series),
       pods_(std::move(pods_log_dir)),
+      root_fd_(open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)),
       info_(prometheus::BuildGauge()
                 .Name("kscope_cgroup_info")
                 .Help("Metadata of each attributed cgroup (always 1): systemd unit, container "
@@ -61,19 +63,33 @@ void CgroupAttribution::begin_pass() {
   pass_++;
   rescanned_ = false;
   checked_.clear();
+  check_all_ = true;
+  if (removals_) {
+    if (auto removed = removals_()) {
+      check_all_ = false;
+      for (uint64_t id : *removed) confirm(id);  // marks those really gone
+    }
+  }
   unknown_last_pass_ = std::move(unknown_this_pass_);
   unknown_this_pass_.clear();
 }
 
 bool CgroupAttribution::alive(uint64_t id) {
+  if (!ids_.count(id)) return false;
+  if (!checked_.insert(id).second) return true;  // once a pass
+  // With removal hints, the hinted ids were confirmed in begin_pass; without
+  // (or when hints were lost), each id the maps hold gets one stat.
+  return !check_all_ || confirm(id);
+}
+
+bool CgroupAttribution::confirm(uint64_t id) {
   auto it = ids_.find(id);
   if (it == ids_.end()) return false;
-  if (!checked_.insert(id).second) return true;
-  // Checked once a pass, and only for ids the maps hold: the host may have
-  // many more cgroups than are busy. Gone, or another inode: removed.
+  // Relative to the mount's directory: no walk through /sys/fs/cgroup each
+  // time. Gone, or another inode at that path: removed.
   struct stat st;
-  std::string full = it->second == "/" ? root_ : root_ + it->second;
-  if (stat(full.c_str(), &st) == 0 && st.st_ino == id) return true;
+  const char* rel = it->second == "/" ? "." : it->second.c_str() + 1;
+  if (fstatat(root_fd_.get(), rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == id) return true;
   dead_[id] = it->second;
   dead_since_[id] = pass_;
   ids_.erase(it);

@@ -12,11 +12,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "bpf/object.h"
 #include "cgroup/metadata.h"
 
 namespace kscope {
@@ -41,6 +43,12 @@ class CgroupAttribution : public prometheus::Collectable {
   bool gone(uint64_t id) const { return dead_.count(id) != 0 && !ids_.count(id); }
   void end_pass();
 
+  // Where removed cgroup ids come from (hints, confirmed here); nullopt
+  // means some were lost. Without one, every cgroup in the maps is checked
+  // at every pass.
+  using RemovalSource = std::function<std::optional<std::vector<uint64_t>>()>;
+  void set_removal_source(RemovalSource source) { removals_ = std::move(source); }
+
   // Called (on the sampling thread) when a label's series must disappear.
   void on_remove(std::function<void(const std::string&)> listener);
 
@@ -55,11 +63,13 @@ class CgroupAttribution : public prometheus::Collectable {
  private:
   void rescan();
   bool alive(uint64_t id);
+  bool confirm(uint64_t id);
   void add_info(const std::string& path);
 
   std::string root_;
   uint32_t max_series_;
   PodIndex pods_;
+  Fd root_fd_;  // the mount, for liveness checks relative to it
   prometheus::Family<prometheus::Gauge>& info_;
   prometheus::Gauge& cgroups_gauge_;
 
@@ -75,6 +85,8 @@ class CgroupAttribution : public prometheus::Collectable {
   std::set<uint64_t> checked_;  // ids found alive this pass
   std::vector<std::function<void(const std::string&)>> listeners_;
   bool rescanned_ = false;
+  RemovalSource removals_;
+  bool check_all_ = true;  // this pass: stat every id the maps hold
   uint64_t pass_ = 0;
   mutable std::atomic<uint64_t> scrapes_{0};
 };

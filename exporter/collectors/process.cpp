@@ -79,10 +79,9 @@ void ProcessCollector::sample() {
   std::map<std::string, double> counts;
   for (const auto& z : list_zombies())
     counts[ctx_.attribution ? ctx_.attribution->label(z.cgroup_id) : ""]++;
-  // A series for every attributed cgroup, 0 without zombies: the family is
-  // always there, and sums over cgroup cover the node.
-  if (ctx_.attribution)
-    for (const auto& label : ctx_.attribution->labels()) counts.try_emplace(label, 0);
+  // The family is always there (cgroup="other" at least); a cgroup gets a
+  // series once it has had a zombie, and keeps it (at 0) until it goes.
+  if (ctx_.attribution) counts.try_emplace(CgroupAttribution::kOther, 0);
   for (auto& [label, gauge] : zombie_series_) gauge->Set(counts[label]);  // 0 when none left
   for (const auto& [label, n] : counts) {
     auto [it, added] = zombie_series_.try_emplace(label, nullptr);
