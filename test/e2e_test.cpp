@@ -77,6 +77,21 @@ std::map<std::string, double> scrape_after_samples(int port, double since, int n
   return {};
 }
 
+std::optional<std::string> cgroup2_mount() {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  return find_cgroup2_mount(std::string((std::istreambuf_iterator<char>(mountinfo)), {}));
+}
+
+// A cgroup of the test's own under the mount, removed when the test ends.
+struct TestCgroup {
+  TestCgroup(const std::string& mount, const std::string& relative)
+      : path(relative), dir(mount + relative) {
+    EXPECT_EQ(mkdir(dir.c_str(), 0755), 0) << dir;
+  }
+  ~TestCgroup() { rmdir(dir.c_str()); }
+  std::string path, dir;  // relative to the mount; absolute
+};
+
 class Running : public ::testing::Test {
  protected:
   void start(const std::string& config) {
@@ -118,15 +133,10 @@ class Running : public ::testing::Test {
 // workload's cgroup series by exactly them.
 TEST_F(Running, WorkloadWithKnownCountsShowsInEveryCounter) {
   KSCOPE_REQUIRE_BPF();
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  auto mount = find_cgroup2_mount(std::string((std::istreambuf_iterator<char>(mountinfo)), {}));
+  auto mount = cgroup2_mount();
   if (!mount) GTEST_SKIP() << "no cgroup2 mount in /proc/self/mountinfo";
-  const std::string cgroup = "/kscope-e2e-" + std::to_string(getpid());
-  ASSERT_EQ(mkdir((*mount + cgroup).c_str(), 0755), 0);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { rmdir(dir.c_str()); }
-  } cleanup{*mount + cgroup};
+  TestCgroup test_cgroup(*mount, "/kscope-e2e-" + std::to_string(getpid()));
+  const std::string& cgroup = test_cgroup.path;
   ASSERT_NO_FATAL_FAILURE(start("sample_interval: 100ms\n"));
 
   constexpr int kOpens = 3000, kFailingOpens = 500, kReads = 2000, kSize = 3000, kWrites = 1500,
@@ -203,15 +213,10 @@ TEST_F(Running, WorkloadWithKnownCountsShowsInEveryCounter) {
 // may hold zombies of their own for a moment: the node total is a lower bound).
 TEST_F(Running, ZombiesRiseByExactlyZAndFallAfterReaping) {
   KSCOPE_REQUIRE_BPF();
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  auto mount = find_cgroup2_mount(std::string((std::istreambuf_iterator<char>(mountinfo)), {}));
+  auto mount = cgroup2_mount();
   if (!mount) GTEST_SKIP() << "no cgroup2 mount in /proc/self/mountinfo";
-  const std::string cgroup = "/kscope-e2e-zombies-" + std::to_string(getpid());
-  ASSERT_EQ(mkdir((*mount + cgroup).c_str(), 0755), 0);
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { rmdir(dir.c_str()); }
-  } cleanup{*mount + cgroup};
+  TestCgroup test_cgroup(*mount, "/kscope-e2e-zombies-" + std::to_string(getpid()));
+  const std::string& cgroup = test_cgroup.path;
   ASSERT_NO_FATAL_FAILURE(start("sample_interval: 100ms\n"));
   constexpr int kZombies = 5;
   std::vector<pid_t> kids;
@@ -266,8 +271,7 @@ TEST_F(Running, AttributionNoneGivesNodeTotalsWithoutLabels) {
 // attribution turns itself off with one line and the rest runs.
 TEST(NoCgroup2, AttributionOffWithOneLine) {
   KSCOPE_REQUIRE_BPF();
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  auto mount = find_cgroup2_mount(std::string((std::istreambuf_iterator<char>(mountinfo)), {}));
+  auto mount = cgroup2_mount();
   if (!mount) GTEST_SKIP() << "no cgroup2 mount to take away";
   Child k({"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
            "umount -l " + *mount + " && exec " + kBinary + " --web.listen-address=127.0.0.1:0"});
