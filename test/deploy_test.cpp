@@ -4,7 +4,8 @@
 // Grafana dashboards and provisioning, the Prometheus config and rules. Then,
 // as root, the DaemonSet's security context against the real probes, and
 // every dashboard query and alerting rule in a real Prometheus scraping the
-// real kscope binary.
+// real kscope binary, its workload in a cgroup named like a Kubernetes pod's
+// container so that the per-pod joins through kscope_cgroup_info have data.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -358,15 +359,20 @@ Contract readme_contract() {
   }
   c.series.insert("kscope_probe_up");
   c.series.insert("kscope_build_info");
+  // Documented under "Who does it", with its labels, rather than in the table.
+  if (slurp(kSource / "README.md")
+          .find("`kscope_cgroup_info{cgroup, systemd_unit, container_id, "
+                "pod_uid, namespace, pod} 1`") != std::string::npos)
+    c.series.insert("kscope_cgroup_info");
   return c;
 }
 
 TEST(Contract, ReadmeTableParses) {
   Contract c = readme_contract();
   EXPECT_GE(c.table.size(), 20u);
-  for (const char* name :
-       {"kscope_vfs_write_errors_total", "kscope_vfs_fsync_errors_total",
-        "kscope_vfs_read_size_bytes_bucket", "process_cpu_seconds_total", "kscope_process_zombies"})
+  for (const char* name : {"kscope_vfs_write_errors_total", "kscope_vfs_fsync_errors_total",
+                           "kscope_vfs_read_size_bytes_bucket", "process_cpu_seconds_total",
+                           "kscope_process_zombies", "kscope_cgroup_info"})
     EXPECT_TRUE(c.series.count(name)) << name;
 }
 
@@ -381,7 +387,8 @@ std::set<std::string> metric_names(std::string expr) {
       "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool",
       "offset",
       // label names
-      "instance", "job", "le", "probe", "cgroup"};
+      "instance", "job", "le", "probe", "cgroup", "namespace", "pod", "systemd_unit",
+      "container_id", "pod_uid"};
   expr = std::regex_replace(expr, std::regex("\"([^\"\\\\]|\\\\.)*\""), "\"\"");  // strings
   expr = std::regex_replace(expr, std::regex("\\$\\{?\\w+\\}?"), "1");  // Grafana variables
   std::set<std::string> out;
@@ -430,11 +437,12 @@ std::vector<Query> dashboard_queries() {
   return out;
 }
 
-TEST(Dashboards, TheFourExist) {
+TEST(Dashboards, TheFiveExist) {
   std::set<std::string> names;
   for (const auto& p : dashboard_files()) names.insert(p.filename().string());
-  EXPECT_EQ(names, (std::set<std::string>{"kscope-overview.json", "kscope-files.json",
-                                          "kscope-vfs.json", "kscope-processes.json"}));
+  EXPECT_EQ(names,
+            (std::set<std::string>{"kscope-overview.json", "kscope-files.json", "kscope-vfs.json",
+                                   "kscope-processes.json", "kscope-workloads.json"}));
 }
 
 TEST(Dashboards, ReadyForImportAndProvisioning) {
@@ -482,7 +490,7 @@ TEST(Dashboards, ReadyForImportAndProvisioning) {
       for (const char* k : {"x", "y", "w", "h"}) EXPECT_TRUE(p["gridPos"][k]) << k;
       if (type == "row") continue;
       data_panels++;
-      EXPECT_TRUE(type == "timeseries" || type == "heatmap") << type;
+      EXPECT_TRUE(type == "timeseries" || type == "heatmap" || type == "table") << type;
       EXPECT_EQ(str(p["datasource"]["type"]), "prometheus");
       EXPECT_EQ(str(p["datasource"]["uid"]), "${datasource}");
       std::string unit = str(p["fieldConfig"]["defaults"]["unit"]);
@@ -509,6 +517,12 @@ TEST(Dashboards, ReadyForImportAndProvisioning) {
         if (std::regex_match(expr, m, plain_rate)) {
           std::string metric = m[1];
           EXPECT_EQ(unit, metric.ends_with("_bytes_total") ? "Bps" : "ops") << expr;
+        }
+        if (type == "table") {
+          // One row per series, now: labels as columns.
+          EXPECT_EQ(str(t["format"]), "table");
+          EXPECT_TRUE(t["instant"].as<bool>(false));
+          EXPECT_FALSE(t["range"].as<bool>(true));
         }
         if (type == "heatmap") {
           EXPECT_EQ(str(t["format"]), "heatmap");
@@ -555,7 +569,11 @@ TEST(Dashboards, EachShowsItsSubject) {
       {"kscope-processes.json",
        {"kscope_process_created_total", "kscope_thread_created_total", "kscope_task_exits_total",
         "kscope_task_released_total", "kscope_process_zombies",
-        "kscope_process_create_errors_total"}}};
+        "kscope_process_create_errors_total"}},
+      {"kscope-workloads.json",
+       {"kscope_cgroup_info", "kscope_fd_open_calls_total", "kscope_fd_close_calls_total",
+        "kscope_vfs_read_bytes_total", "kscope_vfs_write_bytes_total",
+        "kscope_process_create_errors_total", "kscope_process_zombies"}}};
   std::map<std::string, std::set<std::string>> used;
   bool divergence = false;
   for (const auto& q : dashboard_queries()) {
@@ -570,6 +588,84 @@ TEST(Dashboards, EachShowsItsSubject) {
   for (const auto& [file, metrics] : subjects)
     for (const auto& m : metrics) EXPECT_TRUE(used[file].count(m)) << file << ": " << m;
   EXPECT_TRUE(divergence) << "kscope-files.json: no open - close divergence";
+}
+
+// The join of every per-pod panel: the counters' (instance, cgroup) to
+// kscope_cgroup_info's namespace and pod, filtered by the pod variables.
+const std::string kPodJoin =
+    " * on (instance, cgroup) group_left (namespace, pod) "
+    "kscope_cgroup_info{instance=~\"$instance\", "
+    "namespace=~\"$namespace\", pod=~\"$pod\", pod!=\"\"}";
+
+const fs::path kWorkloads = kDashboards / "kscope-workloads.json";
+
+TEST(Dashboards, WorkloadsHasNamespaceAndPodVariablesFromTheInfoMetric) {
+  const YAML::Node d = YAML::LoadFile(kWorkloads.string());
+  std::vector<std::string> order;
+  std::map<std::string, YAML::Node> vars;
+  for (const auto& v : d["templating"]["list"]) {
+    order.push_back(str(v["name"]));
+    vars.emplace(str(v["name"]), v);
+  }
+  // Chained: each variable's query uses those before it.
+  EXPECT_EQ(order, (std::vector<std::string>{"datasource", "instance", "namespace", "pod"}));
+  const std::map<std::string, std::string> queries = {
+      {"namespace", "label_values(kscope_cgroup_info{instance=~\"$instance\"}, namespace)"},
+      {"pod",
+       "label_values(kscope_cgroup_info{instance=~\"$instance\", namespace=~\"$namespace\"}, "
+       "pod)"}};
+  for (const auto& [name, q] : queries) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(vars.count(name));
+    const YAML::Node v = vars[name];
+    EXPECT_EQ(str(v["type"]), "query");
+    EXPECT_EQ(str(v["definition"]), q);
+    EXPECT_EQ(str(v["query"]["query"]), q);
+    EXPECT_EQ(str(v["datasource"]["uid"]), "${datasource}");
+    EXPECT_TRUE(v["multi"].as<bool>(false));
+    EXPECT_TRUE(v["includeAll"].as<bool>(false));
+    EXPECT_EQ(str(v["allValue"]), ".*");
+    EXPECT_EQ(str(v["refresh"]), "2") << "on time range change: pods come and go";
+  }
+}
+
+TEST(Dashboards, WorkloadsJoinsEveryCounterToPodsThroughTheInfoMetric) {
+  const YAML::Node d = YAML::LoadFile(kWorkloads.string());
+  std::set<std::string> joined;  // metrics shown per pod
+  int tables = 0;
+  for (const auto& p : panels(d)) {
+    std::string title = str(p["title"]);
+    SCOPED_TRACE(title);
+    for (const auto& t : p["targets"]) {
+      std::string expr = str(t["expr"]);
+      if (str(p["type"]) == "table") {
+        // The cgroups with their metadata; on All, every cgroup (not only pods').
+        tables++;
+        EXPECT_EQ(expr,
+                  "kscope_cgroup_info{instance=~\"$instance\", namespace=~\"$namespace\", "
+                  "pod=~\"$pod\"}");
+        std::set<std::string> hidden;
+        for (const auto& tr : p["transformations"])
+          for (const auto& kv : tr["options"]["excludeByName"])
+            if (kv.second.as<bool>(false)) hidden.insert(str(kv.first));
+        for (const char* column :
+             {"cgroup", "systemd_unit", "container_id", "pod_uid", "namespace", "pod"})
+          EXPECT_FALSE(hidden.count(column)) << column << " hidden";
+        continue;
+      }
+      // sum by (namespace, pod) (<per-cgroup expression> * on (...) kscope_cgroup_info{...})
+      EXPECT_TRUE(expr.starts_with("topk(10, sum by (namespace, pod) (")) << expr;
+      EXPECT_TRUE(expr.ends_with(kPodJoin + "))")) << expr;
+      EXPECT_EQ(str(t["legendFormat"]), "{{namespace}}/{{pod}}");
+      for (const auto& name : metric_names(expr))
+        if (name != "kscope_cgroup_info") joined.insert(name);
+    }
+  }
+  EXPECT_EQ(tables, 1);
+  EXPECT_EQ(joined, (std::set<std::string>{
+                        "kscope_fd_open_calls_total", "kscope_fd_close_calls_total",
+                        "kscope_vfs_read_bytes_total", "kscope_vfs_write_bytes_total",
+                        "kscope_process_create_errors_total", "kscope_process_zombies"}));
 }
 
 TEST(Grafana, ProvisioningFiles) {
@@ -591,9 +687,13 @@ TEST(Grafana, ProvisioningFiles) {
 // ---------------------------------------------------------------------------
 // Prometheus
 
-const std::set<std::string> kAlerts = {"KscopeFdLeak",      "KscopeZombiesRising",
-                                       "KscopeZombiesHigh", "KscopeForkErrors",
-                                       "KscopeProbeDown",   "KscopeTargetDown"};
+const std::set<std::string> kAlerts = {
+    "KscopeFdLeak",           "KscopePodFdLeak",   "KscopeZombiesRising",
+    "KscopePodZombiesRising", "KscopeZombiesHigh", "KscopePodZombiesHigh",
+    "KscopeForkErrors",       "KscopeProbeDown",   "KscopeTargetDown"};
+// Per pod, next to the host alert of the same name without "Pod".
+const std::set<std::string> kPodAlerts = {"KscopePodFdLeak", "KscopePodZombiesRising",
+                                          "KscopePodZombiesHigh"};
 
 TEST(Prometheus, ExampleConfigScrapesKscopeWithTheRules) {
   const YAML::Node cfg = YAML::LoadFile((kPrometheus / "prometheus.yml").string());
@@ -649,6 +749,110 @@ TEST(Prometheus, RulesAreDocumentedUseReadmeMetricsAndAreAllUnitTested) {
   EXPECT_EQ(quiet, kAlerts) << "alerts tested not firing";
 }
 
+// The labels of a series written 'name{a="x", b="y"}' in a promtool test.
+std::map<std::string, std::string> series_labels(const std::string& series) {
+  std::map<std::string, std::string> out;
+  static const std::regex label("(\\w+)=\"([^\"]*)\"");
+  for (std::sregex_iterator it(series.begin(), series.end(), label), end; it != end; ++it)
+    out[(*it)[1]] = (*it)[2];
+  return out;
+}
+
+TEST(Prometheus, PodAlertsJoinTheInfoMetricAndAreTestedWithNamespaceAndPod) {
+  const YAML::Node rules = YAML::LoadFile((kPrometheus / "kscope-rules.yml").string());
+  std::set<std::string> pod_alerts, all;
+  for (const auto& g : rules["groups"])
+    for (const auto& r : g["rules"]) {
+      std::string alert = str(r["alert"]);
+      all.insert(alert);
+      if (!alert.starts_with("KscopePod")) continue;
+      SCOPED_TRACE(alert);
+      pod_alerts.insert(alert);
+      std::string expr = str(r["expr"]);
+      // Every per-cgroup operand joined to the pods, every sum by pod; the
+      // cgroups of no pod (systemd services) left out.
+      const std::string join =
+          "* on (instance, cgroup) group_left (namespace, pod) kscope_cgroup_info{pod!=\"\"}";
+      auto count = [&](const std::string& s) {
+        size_t n = 0;
+        for (size_t at = expr.find(s); at != std::string::npos; at = expr.find(s, at + 1)) n++;
+        return n;
+      };
+      EXPECT_GE(count(join), 1u) << expr;
+      EXPECT_EQ(count(join), count("sum by (job, instance, namespace, pod) (")) << expr;
+      EXPECT_EQ(count("kscope_cgroup_info"), count(join)) << expr;
+      EXPECT_EQ(count("sum by"), count(join)) << "every sum is by pod: " << expr;
+      for (const char* annotation : {"summary", "description"}) {
+        std::string text = str(r["annotations"][annotation]);
+        EXPECT_NE(text.find("{{ $labels.namespace }}/{{ $labels.pod }}"), std::string::npos)
+            << annotation;
+      }
+    }
+  EXPECT_EQ(pod_alerts, kPodAlerts);
+  // The host alert each refines is kept.
+  for (const auto& alert : kPodAlerts) {
+    std::string host = "Kscope" + alert.substr(std::string("KscopePod").size());
+    EXPECT_TRUE(all.count(host)) << alert << " without the host alert " << host;
+  }
+
+  // The unit tests of each pod alert: input series per cgroup with a
+  // kscope_cgroup_info carrying namespace and pod for the same (instance,
+  // cgroup); firing cases whose every alert names its namespace and pod;
+  // cases that do not fire.
+  const YAML::Node tests = YAML::LoadFile((kPrometheus / "kscope-rules.test.yml").string());
+  std::map<std::string, int> fired, quiet;
+  for (const auto& t : tests["tests"]) {
+    std::set<std::string> names;
+    for (const auto& a : t["alert_rule_test"]) names.insert(str(a["alertname"]));
+    bool about_pods = false;
+    for (const auto& n : names) about_pods = about_pods || kPodAlerts.count(n);
+    if (!about_pods) continue;
+    std::set<std::pair<std::string, std::string>> counted, in_pods;  // (instance, cgroup)
+    std::set<std::pair<std::string, std::string>> described, pods;   // pods: (namespace, pod)
+    for (const auto& s : t["input_series"]) {
+      std::string series = str(s["series"]);
+      auto labels = series_labels(series);
+      SCOPED_TRACE(series);
+      EXPECT_TRUE(labels.count("cgroup")) << "every input series per cgroup";
+      auto key = std::pair{labels["instance"], labels["cgroup"]};
+      if (series.starts_with("kscope_cgroup_info{")) {
+        EXPECT_TRUE(described.insert(key).second) << "two info series for one cgroup";
+        if (labels.count("pod")) {
+          EXPECT_TRUE(labels.count("namespace"));
+          EXPECT_TRUE(labels.count("pod_uid"));
+          pods.insert({labels["namespace"], labels["pod"]});
+          in_pods.insert(key);
+        }
+      } else {
+        counted.insert(key);
+      }
+    }
+    EXPECT_FALSE(pods.empty()) << "a test of " << *names.begin() << " without a pod";
+    bool joined = false;
+    for (const auto& key : counted) joined = joined || in_pods.count(key);
+    EXPECT_TRUE(joined) << "no counter series in the cgroup of a pod's kscope_cgroup_info";
+    for (const auto& a : t["alert_rule_test"]) {
+      std::string name = str(a["alertname"]);
+      if (!kPodAlerts.count(name)) continue;
+      SCOPED_TRACE(name + " at " + str(a["eval_time"]));
+      if (a["exp_alerts"].size() == 0) quiet[name]++;
+      for (const auto& e : a["exp_alerts"]) {
+        fired[name]++;
+        std::pair<std::string, std::string> pod{str(e["exp_labels"]["namespace"]),
+                                                str(e["exp_labels"]["pod"])};
+        EXPECT_TRUE(pods.count(pod)) << pod.first << "/" << pod.second
+                                     << ": no kscope_cgroup_info with this namespace and pod";
+        EXPECT_FALSE(str(e["exp_labels"]["instance"]).empty());
+        EXPECT_EQ(str(e["exp_annotations"]["summary"]).find("{{"), std::string::npos);
+      }
+    }
+  }
+  for (const auto& alert : kPodAlerts) {
+    EXPECT_GE(fired[alert], 1) << alert << " never tested firing";
+    EXPECT_GE(quiet[alert], 1) << alert << " never tested not firing";
+  }
+}
+
 // ---------------------------------------------------------------------------
 // As root: the real probes, a real Prometheus.
 
@@ -672,23 +876,130 @@ std::map<std::string, double> scrape_after_samples(int port, int n) {
   return m;
 }
 
+std::string hex(uint64_t v, int digits) {
+  std::string out(digits, '0');
+  for (int i = digits - 1; i >= 0 && v; i--, v >>= 4) out[i] = "0123456789abcdef"[v & 15];
+  return out;
+}
+
+// A Kubernetes pod as a node shows it to kscope: a container's cgroup named
+// as the kubelet (systemd driver) and containerd name them,
+//   <top>/kubepods.slice/kubepods-besteffort.slice/
+//     kubepods-besteffort-pod<uid, '-' as '_'>.slice/cri-containerd-<64 hex>.scope
+// under a top cgroup of the test's own (<mount>/kscope-deploy-<pid>-<n>), so
+// that a real kubelet's tree is never touched; and a kubelet pods log
+// directory holding <namespace>_<pod>_<uid>. Everything made is removed when
+// it goes, test passed or failed; processes moved into the cgroup must have
+// exited and been reaped by then.
+class FakePod {
+ public:
+  FakePod(std::string ns, std::string name) : namespace_(std::move(ns)), name_(std::move(name)) {
+    static int made = 0;
+    auto mount = find_cgroup2_mount(slurp("/proc/self/mountinfo"));
+    if (!mount) {
+      ADD_FAILURE() << "no cgroup2 mount in /proc/self/mountinfo";
+      return;
+    }
+    mount_ = *mount;
+    top_ = "/kscope-deploy-" + std::to_string(getpid()) + "-" + std::to_string(made++);
+    auto now = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    uid_ = hex(getpid(), 8) + "-" + hex(made, 4) + "-4000-8000-" + hex(now, 12);
+    container_id_ = hex(now, 16) + hex(getpid(), 16) + hex(made, 16) + hex(0xc0ffee, 16);
+    std::string uid_underscores = uid_;
+    std::replace(uid_underscores.begin(), uid_underscores.end(), '-', '_');
+    cgroup_ = top_ + "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
+              uid_underscores + ".slice/cri-containerd-" + container_id_ + ".scope";
+    // One level at a time: each made is remembered for the cleanup.
+    for (size_t at = 1; at != std::string::npos;) {
+      at = cgroup_.find('/', at + 1);
+      std::string dir = mount_ + cgroup_.substr(0, at);
+      if (mkdir(dir.c_str(), 0755) != 0) {
+        ADD_FAILURE() << dir << ": " << strerror(errno);
+        return;
+      }
+      made_.push_back(dir);
+    }
+    char pods_dir[] = "/tmp/kscope-deploy-pods-XXXXXX";
+    if (!mkdtemp(pods_dir)) {
+      ADD_FAILURE() << "mkdtemp: " << strerror(errno);
+      return;
+    }
+    pods_dir_ = pods_dir;
+    fs::create_directory(pods_dir_ / (namespace_ + "_" + name_ + "_" + uid_));
+    ok_ = true;
+  }
+  ~FakePod() {
+    // Deepest first. A cgroup is busy for a moment after its last task is
+    // reaped, if ever: retry for a while.
+    for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
+      int tries = 0;
+      while (rmdir(it->c_str()) != 0 && errno == EBUSY && tries++ < 100)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (access(it->c_str(), F_OK) == 0) ADD_FAILURE() << *it << " not removed";
+    }
+    if (!pods_dir_.empty()) fs::remove_all(pods_dir_);
+  }
+  FakePod(const FakePod&) = delete;
+  FakePod& operator=(const FakePod&) = delete;
+
+  bool ok() const { return ok_; }
+  const std::string& mount() const { return mount_; }
+  const std::string& cgroup() const { return cgroup_; }  // relative to the mount: the label
+  const std::string& ns() const { return namespace_; }
+  const std::string& name() const { return name_; }
+  const std::string& uid() const { return uid_; }
+  const std::string& container_id() const { return container_id_; }
+  const fs::path& pods_dir() const { return pods_dir_; }
+
+  // Moves the calling process into the container's cgroup (in a forked
+  // child: "0" is the writer). Async-signal-safe.
+  bool enter() const {
+    int procs = open((mount_ + cgroup_ + "/cgroup.procs").c_str(), O_WRONLY);
+    bool moved = procs >= 0 && write(procs, "0", 1) == 1;
+    if (procs >= 0) close(procs);
+    return moved;
+  }
+
+ private:
+  std::string namespace_, name_, mount_, top_, uid_, container_id_, cgroup_;
+  std::vector<std::string> made_;
+  fs::path pods_dir_;
+  bool ok_ = false;
+};
+
+// The labels of kscope_cgroup_info for this cgroup in a scrape ("" if none).
+std::string info_of(const std::map<std::string, double>& m, const std::string& cgroup) {
+  for (const auto& [series, value] : m)
+    if (series.starts_with("kscope_cgroup_info{") &&
+        series.find("cgroup=\"" + cgroup + "\"") != std::string::npos)
+      return series;
+  return "";
+}
+
+// A kscope.yml: `base` (YAML text) with pods_log_dir replaced.
+std::string with_pods_log_dir(const std::string& base, const fs::path& dir) {
+  YAML::Node config = base.empty() ? YAML::Node(YAML::NodeType::Map) : YAML::Load(base);
+  config["pods_log_dir"] = dir.string();
+  YAML::Emitter out;
+  out << config;
+  return out.c_str();
+}
+
 // The DaemonSet's container, as far as one host can play it: root with only
 // the added capabilities in its bounding set, no_new_privs
 // (allowPrivilegeEscalation: false), a read-only root filesystem, read-only
-// tracefs, BTF and cgroup2 tree, the ConfigMap's kscope.yml. Every probe
-// attaches, and a workload in a cgroup of its own is counted under its name.
+// tracefs, BTF, cgroup2 tree and pods log directory, the ConfigMap's
+// kscope.yml (pods_log_dir aimed at a stand-in for the node's /var/log/pods).
+// Every probe attaches, and a workload in a pod's container cgroup is counted
+// under that cgroup's name, with the pod's namespace and name on
+// kscope_cgroup_info.
 TEST(Kubernetes, DaemonSetSecurityContextSufficesForEveryProbe) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root: kscope loads BPF programs";
   for (const char* tool : {"/usr/bin/unshare", kSetpriv})
     ASSERT_EQ(access(tool, X_OK), 0) << tool << " missing (util-linux)";
-  auto cgroup_mount = find_cgroup2_mount(slurp("/proc/self/mountinfo"));
-  ASSERT_TRUE(cgroup_mount) << "no cgroup2 mount in /proc/self/mountinfo";
-  const std::string cgroup = "/kscope-deploy-" + std::to_string(getpid());
-  ASSERT_EQ(mkdir((*cgroup_mount + cgroup).c_str(), 0755), 0) << *cgroup_mount + cgroup;
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { rmdir(dir.c_str()); }
-  } cleanup{*cgroup_mount + cgroup};
+  FakePod pod("kscope-test", "daemonset-" + std::to_string(getpid()));
+  ASSERT_TRUE(pod.ok());
+  const std::string cgroup = pod.cgroup();
 
   const YAML::Node sc = container()["securityContext"];
   std::string bounding = "-all";
@@ -697,9 +1008,11 @@ TEST(Kubernetes, DaemonSetSecurityContextSufficesForEveryProbe) {
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
     bounding += ",+" + lower;
   }
-  std::string config = write_temp(str(manifest("ConfigMap")["data"]["kscope.yml"]), ".yml");
+  std::string config = write_temp(
+      with_pods_log_dir(str(manifest("ConfigMap")["data"]["kscope.yml"]), pod.pods_dir()), ".yml");
   // In a private mount namespace: the host's mounts are not touched.
-  std::string script = "set -e; for m in / /sys/kernel/tracing /sys/kernel/btf " + *cgroup_mount +
+  std::string script = "set -e; for m in / /sys/kernel/tracing /sys/kernel/btf " + pod.mount() +
+                       " " + pod.pods_dir().string() +
                        "; do mount --bind $m $m; mount -o remount,bind,ro $m; done; exec " +
                        kSetpriv + " --bounding-set=" + bounding + " --no-new-privs -- " + kBinary +
                        " --web.listen-address=127.0.0.1:0 --config.file=" + config;
@@ -712,9 +1025,7 @@ TEST(Kubernetes, DaemonSetSecurityContextSufficesForEveryProbe) {
   constexpr int kOpens = 500;
   pid_t worker = fork();
   if (worker == 0) {
-    int procs = open((*cgroup_mount + cgroup + "/cgroup.procs").c_str(), O_WRONLY);
-    if (procs < 0 || write(procs, "0", 1) != 1) _exit(2);
-    close(procs);
+    if (!pod.enter()) _exit(2);
     for (int i = 0; i < kOpens; i++) close(open("/dev/null", O_RDONLY));
     _exit(0);
   }
@@ -734,6 +1045,13 @@ TEST(Kubernetes, DaemonSetSecurityContextSufficesForEveryProbe) {
         << k.log();
   EXPECT_EQ(m[series], kOpens) << "the workload's cgroup, named from the read-only cgroup2 tree\n"
                                << k.log();
+  // Its pod, from the read-only pods log directory.
+  std::string info = info_of(m, cgroup);
+  for (const std::string& label :
+       {"namespace=\"" + pod.ns() + "\"", "pod=\"" + pod.name() + "\"",
+        "pod_uid=\"" + pod.uid() + "\"", "container_id=\"" + pod.container_id() + "\""})
+    EXPECT_NE(info.find(label), std::string::npos) << label << " not in " << info << "\n"
+                                                   << k.log();
 
   std::string status = slurp("/proc/" + std::to_string(k.pid()) + "/status");
   EXPECT_NE(status.find("NoNewPrivs:\t1"), std::string::npos);
@@ -804,30 +1122,50 @@ double query_value(int port, const std::string& promql) {
 }
 
 // What Grafana would send for a dashboard's expression: a 10s rate window,
-// every instance.
-std::string grafana_to_promql(std::string expr) {
-  for (const std::string var : {"$__rate_interval", "${__rate_interval}", "$__interval"}) {
-    for (size_t at; (at = expr.find(var)) != std::string::npos;)
-      expr.replace(at, var.size(), "10s");
+// and for each template variable (instance, namespace, pod) its value in
+// `values`, or All (".*").
+std::string grafana_to_promql(const std::string& expr,
+                              const std::map<std::string, std::string>& values = {}) {
+  static const std::regex var("\\$\\{(\\w+)\\}|\\$(\\w+)");
+  std::string out;
+  auto last = expr.cbegin();
+  for (std::sregex_iterator it(expr.begin(), expr.end(), var), end; it != end; ++it) {
+    const std::smatch& m = *it;
+    std::string name = m[1].matched ? m[1].str() : m[2].str();
+    out.append(last, m[0].first);
+    if (name == "__rate_interval" || name == "__interval") {
+      out += "10s";
+    } else if (name == "instance" || name == "namespace" || name == "pod") {
+      out += values.count(name) ? values.at(name) : ".*";
+    } else {
+      ADD_FAILURE() << "unknown variable $" << name << " in " << expr;
+      out += m[0].str();
+    }
+    last = m[0].second;
   }
-  for (const std::string var : {"${instance}", "$instance"}) {
-    for (size_t at; (at = expr.find(var)) != std::string::npos;) expr.replace(at, var.size(), ".*");
-  }
-  return expr;
+  out.append(last, expr.cend());
+  return out;
 }
 
-// Opens, reads, writes, a failed open, forks and a thread.
-void workload() {
+TEST(Dashboards, GrafanaVariablesBecomePromql) {
+  EXPECT_EQ(grafana_to_promql("rate(a{instance=~\"$instance\", pod=~\"${pod}\"}[$__rate_interval])",
+                              {{"pod", "web-1"}}),
+            "rate(a{instance=~\".*\", pod=~\"web-1\"}[10s])");
+}
+
+// Opens, reads, writes, a failed open, forks and a thread; in a forked
+// child, which exits with 0, or with the number of the step that failed.
+[[noreturn]] void workload() {
   std::vector<char> buf(1 << 16);
   for (int i = 0; i < 50; i++) {
     int fd = open("/dev/zero", O_RDONLY);
-    if (read(fd, buf.data(), 100 * (i + 1)) < 0) ADD_FAILURE() << "read";
+    if (read(fd, buf.data(), 100 * (i + 1)) < 0) _exit(11);
     close(fd);
     close(open("/nonexistent/kscope-deploy-test", O_RDONLY));
   }
   int null = open("/dev/null", O_WRONLY);
   for (int i = 0; i < 20; i++)
-    if (write(null, buf.data(), 1 << (i % 12)) < 0) ADD_FAILURE() << "write";
+    if (write(null, buf.data(), 1 << (i % 12)) < 0) _exit(12);
   fsync(null);
   close(null);
   for (int i = 0; i < 3; i++) {
@@ -836,6 +1174,7 @@ void workload() {
     waitpid(pid, nullptr, 0);
   }
   std::thread([] {}).join();
+  _exit(0);
 }
 
 // A config for a throwaway Prometheus, derived from the shipped one: 1s
@@ -874,17 +1213,37 @@ TEST(EndToEnd, EveryDashboardQueryAndAlertingRuleWorksInARealPrometheus) {
       << "Debian's prometheus package is not installed (deploy/debian-packages.txt)";
   ASSERT_EQ(access(kSetpriv, X_OK), 0) << kSetpriv << " missing (util-linux)";
   auto started = std::chrono::steady_clock::now();
-  // A zombie for the zombie panels, reaped at the end.
-  pid_t zombie = fork();
-  if (zombie == 0) _exit(0);
-  Child kscope(
-      {kSetpriv, "--pdeathsig", "SIGKILL", "--", kBinary, "--web.listen-address=127.0.0.1:0"});
+  // The workload runs in a pod's container cgroup, and kscope reads the
+  // pod's name from its pods_log_dir: kscope_cgroup_info then has namespace
+  // and pod, for the workloads dashboard's joins.
+  FakePod pod("kscope-test", "workload-" + std::to_string(getpid()));
+  ASSERT_TRUE(pod.ok());
+  // A zombie in the pod for the zombie panels: a child that moves into the
+  // pod's cgroup and exits; reaped at the end, before the cgroup goes.
+  struct Reaped {
+    pid_t pid;
+    ~Reaped() {
+      if (pid > 0) waitpid(pid, nullptr, 0);
+    }
+  } zombie{fork()};
+  if (zombie.pid == 0) _exit(pod.enter() ? 0 : 2);
+  ASSERT_GT(zombie.pid, 0);
+  struct Removed {
+    fs::path path;
+    ~Removed() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove_all(path, ec);
+    }
+  } config{write_temp(with_pods_log_dir("", pod.pods_dir()), ".yml")};
+  Child kscope({kSetpriv, "--pdeathsig", "SIGKILL", "--", kBinary,
+                "--web.listen-address=127.0.0.1:0", "--config.file=" + config.path.string()});
   auto kport = kscope.port();
   ASSERT_TRUE(kport) << kscope.log();
   std::string target = "127.0.0.1:" + std::to_string(*kport);
 
   char dir_template[] = "/tmp/kscope-deploy-prom-XXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
+  Removed dir_removed{dir_template};  // after Prometheus has stopped
   const fs::path dir = dir_template;
   std::ofstream(dir / "prometheus.yml") << derived_prometheus_config(target);
   int pport = free_port();
@@ -896,7 +1255,14 @@ TEST(EndToEnd, EveryDashboardQueryAndAlertingRuleWorksInARealPrometheus) {
   // up == 1 and at least 10 s of scrapes, with the workload running.
   double up = -1, scrapes = -1;
   while (std::chrono::steady_clock::now() - started < std::chrono::seconds(40)) {
-    workload();
+    pid_t worker = fork();
+    if (worker == 0) {
+      if (!pod.enter()) _exit(10);
+      workload();
+    }
+    int st = -1;
+    ASSERT_EQ(waitpid(worker, &st, 0), worker);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "workload in the pod failed: " << st;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     up = query_value(pport, "up{job=\"kscope\"}");
     scrapes = query_value(pport, "count_over_time(up{job=\"kscope\"}[20s])");
@@ -905,9 +1271,33 @@ TEST(EndToEnd, EveryDashboardQueryAndAlertingRuleWorksInARealPrometheus) {
   ASSERT_EQ(up, 1) << "Prometheus does not scrape kscope:\n" << prom.log();
   ASSERT_GE(scrapes, 11);
 
-  // The instance variable's query: label_values(kscope_build_info, instance).
-  YAML::Node instances = api(pport, "/api/v1/label/instance/values?match[]=kscope_build_info");
-  EXPECT_EQ(strings(instances), std::set<std::string>{target});
+  // The template variables' queries, label_values(<selector>, <label>) as
+  // Grafana sends them (All for the variables they use): instance finds the
+  // target, namespace and pod find the pod.
+  const std::map<std::string, std::string> found = {
+      {"instance", target}, {"namespace", pod.ns()}, {"pod", pod.name()}};
+  std::set<std::string> variables;
+  for (const auto& path : dashboard_files()) {
+    for (const auto& v : YAML::LoadFile(path.string())["templating"]["list"]) {
+      if (str(v["type"]) != "query") continue;
+      std::string definition = str(v["definition"]);
+      SCOPED_TRACE(path.filename().string() + ": " + definition);
+      static const std::regex label_values("label_values\\((.+), (\\w+)\\)");
+      std::smatch m;
+      ASSERT_TRUE(std::regex_match(definition, m, label_values));
+      std::string label = m[2];
+      ASSERT_TRUE(found.count(label)) << label;
+      variables.insert(label);
+      YAML::Node values = api(pport, "/api/v1/label/" + label +
+                                         "/values?match[]=" + url_encode(grafana_to_promql(m[1])));
+      if (label == "instance") {
+        EXPECT_EQ(strings(values), std::set<std::string>{target});
+      } else {
+        EXPECT_TRUE(strings(values).count(found.at(label))) << found.at(label) << " not found";
+      }
+    }
+  }
+  EXPECT_EQ(variables, (std::set<std::string>{"instance", "namespace", "pod"}));
 
   // Every expression of every dashboard panel returns at least one series.
   auto queries = dashboard_queries();
@@ -918,6 +1308,40 @@ TEST(EndToEnd, EveryDashboardQueryAndAlertingRuleWorksInARealPrometheus) {
     ASSERT_TRUE(data) << q.where << ": Prometheus rejected " << promql;
     EXPECT_GE(data["result"].size(), 1u) << q.where << ": no series for " << promql;
   }
+
+  // The workloads dashboard with the pod picked: only that pod, and its
+  // numbers (its one zombie, the bytes its workload read and wrote).
+  int pod_queries = 0;
+  for (const auto& q : queries) {
+    if (!q.where.starts_with("kscope-workloads.json")) continue;
+    pod_queries++;
+    std::string promql = grafana_to_promql(q.expr, {{"namespace", pod.ns()}, {"pod", pod.name()}});
+    YAML::Node data = query(pport, promql);
+    ASSERT_TRUE(data) << q.where << ": Prometheus rejected " << promql;
+    const YAML::Node result = data["result"];
+    EXPECT_EQ(result.size(), 1u) << q.where << ": one series for the pod, " << promql;
+    for (const auto& r : result) {
+      EXPECT_EQ(str(r["metric"]["namespace"]), pod.ns()) << q.where;
+      EXPECT_EQ(str(r["metric"]["pod"]), pod.name()) << q.where;
+      double value = std::stod(str(r["value"][1]));
+      auto metrics = metric_names(q.expr);
+      if (metrics.count("kscope_process_zombies")) {
+        EXPECT_EQ(value, 1) << q.where;
+      }
+      if (metrics.count("kscope_vfs_read_bytes_total") ||
+          metrics.count("kscope_vfs_write_bytes_total")) {
+        EXPECT_GT(value, 0) << q.where;
+      }
+      if (metrics == std::set<std::string>{"kscope_cgroup_info"}) {
+        EXPECT_EQ(str(r["metric"]["cgroup"]), pod.cgroup());
+        EXPECT_EQ(str(r["metric"]["container_id"]), pod.container_id());
+        EXPECT_EQ(str(r["metric"]["pod_uid"]), pod.uid());
+        EXPECT_EQ(str(r["metric"]["systemd_unit"]),
+                  "cri-containerd-" + pod.container_id() + ".scope");
+      }
+    }
+  }
+  EXPECT_GE(pod_queries, 6);
 
   // The shipped rules: every group loaded, every rule evaluated healthy.
   std::set<std::string> groups_in_file;
@@ -946,8 +1370,10 @@ TEST(EndToEnd, EveryDashboardQueryAndAlertingRuleWorksInARealPrometheus) {
 
   EXPECT_EQ(prom.stop(), 0) << prom.log();
   EXPECT_EQ(kscope.stop(), 0) << kscope.log();
-  waitpid(zombie, nullptr, 0);
-  fs::remove_all(dir);
+  int st = -1;
+  EXPECT_EQ(waitpid(zombie.pid, &st, 0), zombie.pid);
+  zombie.pid = -1;
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "the zombie did not enter the pod";
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(60));
 }
 
