@@ -329,18 +329,6 @@ TEST(Signals, SigintDetachesAndExitsZero) {
 namespace kscope::test {
 namespace {
 
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 // The first sample value in a Prometheus instant-query answer, or -1.
 double query_value(int port, const std::string& query) {
   auto r = http_get(port, "/api/v1/query?query=" + query);

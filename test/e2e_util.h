@@ -58,6 +58,20 @@ inline HttpResponse http_get(int port, const std::string& path, const std::strin
   return r;
 }
 
+// A loopback port free at the time of asking, for servers that need one
+// given (Prometheus); kscope itself takes port 0 and logs the one it got.
+inline int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
 // Exposition text -> {"name{labels}": value}; comments skipped.
 inline std::map<std::string, double> parse_metrics(const std::string& text) {
   std::map<std::string, double> m;
