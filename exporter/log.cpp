@@ -52,7 +52,6 @@ std::optional<LogLevel> parse_log_level(std::string_view s) {
 }
 
 void set_log_level(LogLevel level) { g_level.store(level); }
-LogLevel log_level() { return g_level.load(); }
 
 void log(LogLevel level, std::string_view msg) {
   if (level < g_level.load()) return;

@@ -11,7 +11,6 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
 std::optional<LogLevel> parse_log_level(std::string_view s);
 void set_log_level(LogLevel level);
-LogLevel log_level();
 void log(LogLevel level, std::string_view msg);
 
 inline void log_debug(std::string_view m) { log(LogLevel::kDebug, m); }

@@ -55,8 +55,6 @@ class CgroupAttribution : public prometheus::Collectable {
   // Counts scrapes: a removed cgroup's series stay until one has seen them.
   std::vector<prometheus::MetricFamily> Collect() const override;
 
-  const std::string& root() const { return root_; }
-  size_t series() const { return labeled_.size(); }
   // Every label value with series now, "other" included.
   std::vector<std::string> labels() const;
 

@@ -9,25 +9,12 @@
 
 namespace kscope {
 
-RmdirWatch::RmdirWatch() {
-  skel_ = cgroup_rmdir_bpf__open();
+RmdirWatch::RmdirWatch() : skel_(cgroup_rmdir_bpf__open(), cgroup_rmdir_bpf__destroy) {
   if (!skel_) throw Error("cgroup removal watch: open BPF object", errno);
-  if (int err = cgroup_rmdir_bpf__load(skel_)) {
-    cgroup_rmdir_bpf__destroy(skel_);
+  if (int err = cgroup_rmdir_bpf__load(skel_.get()))
     throw Error("cgroup removal watch: load", err, load_hint(err));
-  }
-  bpf_link* link = bpf_program__attach(skel_->progs.tpbtf__cgroup_rmdir);
-  if (!link) {
-    int err = errno;
-    cgroup_rmdir_bpf__destroy(skel_);
-    throw Error("cgroup removal watch: attach tp_btf/cgroup_rmdir", err);
-  }
-  link_.reset(link);
-}
-
-RmdirWatch::~RmdirWatch() {
-  link_.reset();
-  cgroup_rmdir_bpf__destroy(skel_);
+  link_.reset(bpf_program__attach(skel_->progs.tpbtf__cgroup_rmdir));
+  if (!link_) throw Error("cgroup removal watch: attach tp_btf/cgroup_rmdir", errno);
 }
 
 std::optional<std::vector<uint64_t>> RmdirWatch::drain() {

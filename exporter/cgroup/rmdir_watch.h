@@ -17,14 +17,13 @@ class RmdirWatch {
  public:
   // Loads and attaches; throws Error.
   RmdirWatch();
-  ~RmdirWatch();
   // Removed cgroup ids since the last call (hints), or nullopt when some
   // were lost (the map was full): then check everything once.
   std::optional<std::vector<uint64_t>> drain();
 
  private:
-  cgroup_rmdir_bpf* skel_ = nullptr;
-  LinkPtr link_;
+  SkelPtr<cgroup_rmdir_bpf> skel_;
+  LinkPtr link_;  // after skel_: detached first
   uint64_t lost_seen_ = 0;
 };
 
