@@ -1,0 +1,81 @@
+#!/bin/bash
+# run-kernel.sh LABEL SUITE WORK_DIR KSCOPE_BPF_TESTS KSCOPE [KSCOPE_BENCH]:
+# boot Debian SUITE's current kernel under QEMU (TCG) with these freshly
+# built binaries inside, run init.sh's checks once per attach mode, and pass
+# only if the kernel is LABEL (5.10, 6.1, 6.12, 7.x: its release must start
+# with it), has BTF, and every expected result line came back passing. A
+# missing line fails, so does a VM that dies early. The kernel console (ttyS0) goes to WORK_DIR/console.log,
+# the checks' output (ttyS1) to WORK_DIR/output.log; a failure prints both.
+#
+# Environment: KSCOPE_VM_MODES (default fentry,kprobe,tracepoint,auto),
+# KSCOPE_VM_GTEST_FILTER, KSCOPE_VM_TIMEOUT (s, default 600),
+# KSCOPE_VM_SMP (vCPUs, default 2), KSCOPE_VM_BENCH (kscope_bench flags, run
+# after the checks when KSCOPE_BENCH is given; empty: no benchmark).
+set -uo pipefail
+
+usage="usage: run-kernel.sh LABEL SUITE WORK_DIR KSCOPE_BPF_TESTS KSCOPE [KSCOPE_BENCH]"
+[[ $# -ge 5 ]] || { echo "$usage" >&2; exit 2; }
+label=$1 suite=$2 work=$3 bins=("${@:4}")
+here=$(cd "$(dirname "$0")" && pwd)
+modes=${KSCOPE_VM_MODES:-fentry,kprobe,tracepoint,auto}
+filter=${KSCOPE_VM_GTEST_FILTER:-FdProbe.*:VfsProbe.*:ProcessProbe.*}
+timeout_s=${KSCOPE_VM_TIMEOUT:-600}
+fail() { echo "vm_$label: FAIL: $*" >&2; exit 1; }
+
+t_start=$(date +%s.%N)
+mkdir -p "$work"
+rm -f "$work"/{console,output}.log
+
+# A kernel that cannot be fetched is a failure, never a skip.
+vmlinuz=$("$here/fetch-kernel.sh" "$suite") || fail "no kernel from suite $suite (above)"
+
+"$here/make-initramfs.sh" "$work/initramfs.cpio" "${bins[@]}" -- \
+  KSCOPE_MODES="$modes" KSCOPE_GTEST_FILTER="$filter" KSCOPE_BENCH="${KSCOPE_VM_BENCH:-}" ||
+  fail "cannot build the initramfs"
+
+t_boot=$(date +%s.%N)
+timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -m 1G -smp "${KSCOPE_VM_SMP:-2}" \
+  -nodefaults -display none -no-reboot -nic none \
+  -kernel "$vmlinuz" -initrd "$work/initramfs.cpio" \
+  -append "console=ttyS0 panic=-1 rdinit=/init" \
+  -serial file:"$work/console.log" -serial file:"$work/output.log"
+qemu_rc=$?
+t_end=$(date +%s.%N)
+
+out=$work/output.log
+# The result lines starting with $1, without the "KSCOPE-VM " prefix.
+line() { grep -a "^KSCOPE-VM $1" "$out" 2>/dev/null | tr -d '\r' | sed 's/^KSCOPE-VM //'; }
+problems=()
+[[ $qemu_rc == 0 ]] || problems+=("qemu exited $qemu_rc$([[ $qemu_rc == 124 ]] && echo " (timeout ${timeout_s}s)")")
+release=$(line kernel | awk '{ print $2 }')
+prefix=${label%.x}.
+[[ $release == "$prefix"* ]] || problems+=("kernel release '${release:-none}' is not $label")
+[[ $(line btf) == "btf yes" ]] || problems+=("no /sys/kernel/btf/vmlinux")
+for mode in ${modes//,/ }; do
+  for check in gtest kscope; do
+    result=$(line "result $mode $check ")
+    result=${result:-result $mode $check: no result line}
+    [[ $result == *" PASS "* ]] || problems+=("${result#result }")
+  done
+done
+[[ -n $(line finished) ]] || problems+=("the VM did not finish its checks")
+
+# Figures for the report: boot = kernel start to /init, run = the checks.
+boot=$(line boot | awk '{ print $2 }')
+finished=$(line finished | awk '{ print $2 }')
+awk -v l="$label" -v r="${release:-?}" -v s="$suite" -v b="${boot:-0}" -v d="${finished:-0}" \
+  -v t0="$t_start" -v t1="$t_boot" -v t2="$t_end" 'BEGIN {
+  printf "vm_%s: %s (%s): boot %.1f s, checks %.1f s, qemu %.1f s, total %.1f s\n",
+         l, r, s, b, d - b, t2 - t1, t2 - t0 }'
+line result | sed 's/^result /  /'
+grep -a 'NOTE:' "$out" >/dev/null 2>&1 && echo "vm_$label: NOTE: kscope smoke runs used no attach config (see above)"
+
+if [[ ${#problems[@]} -gt 0 ]]; then
+  echo "---- kernel console (tail of $work/console.log)"
+  tail -n 60 "$work/console.log" 2>/dev/null
+  echo "---- test output ($out)"
+  cat "$out" 2>/dev/null
+  for p in "${problems[@]}"; do echo "vm_$label: FAIL: $p" >&2; done
+  exit 1
+fi
+echo "vm_$label: PASS"
