@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "yaml_load.h"
+
 namespace kscope {
 namespace {
 
@@ -354,7 +356,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   Parser parser(source_name, known_modules);
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(yaml_text);
+    docs = load_yaml_documents(yaml_text);
   } catch (const YAML::ParserException& e) {
     parser.fail(e.mark, "", "invalid YAML: " + e.msg);
   } catch (const YAML::Exception& e) {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "config.h"
+#include "yaml_load.h"
 
 namespace kscope {
 namespace {
@@ -50,8 +51,15 @@ WebConfig load_web_config(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   YAML::Node root;
+  bool have_root = false;
   try {
-    root = YAML::Load(text.str());
+    // One document: an empty first one must not hide the users after it.
+    for (const auto& doc : load_yaml_documents(text.str())) {
+      if (doc.IsNull()) continue;
+      if (have_root) fail(path, doc.Mark(), "", "expected a single YAML document, found several");
+      root = doc;
+      have_root = true;
+    }
   } catch (const YAML::ParserException& e) {
     fail(path, e.mark, "", "invalid YAML: " + e.msg);
   }

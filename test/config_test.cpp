@@ -162,6 +162,14 @@ TEST(ConfigTest, ValuesInMessagesStayOnOneLine) {
   EXPECT_NE(msg.find("\"a\\nb\""), std::string::npos) << msg;
 }
 
+// Found by test/fuzz/config_fuzz: yaml-cpp 0.7 looped forever, allocating,
+// on a stray comma (exporter/yaml_load.h).
+TEST(ConfigTest, StrayCommaIsAnErrorNotAHang) {
+  EXPECT_EQ(parse_error(","), "test.yaml:1: invalid YAML: unexpected \",\"");
+  EXPECT_EQ(parse_error("# comment\n,\nmode: entry\n"),
+            "test.yaml:2: invalid YAML: unexpected \",\"");
+}
+
 TEST(ConfigTest, MissingFile) {
   std::string path = fixture("does_not_exist.yaml");
   std::string msg = error_of([&] { load_config_file(path, kModules); });

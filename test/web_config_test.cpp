@@ -94,6 +94,18 @@ std::string basic(const std::string& user_password) {
   return "Basic " + out;
 }
 
+// Found by fuzzing the config loader: yaml-cpp 0.7 read a stray comma as an
+// empty document and dropped the rest, so the users, and with them basic
+// auth, were silently gone. So was a second document behind an empty one.
+TEST_F(WebConfigTest, MalformedFileNeverDropsTheUsers) {
+  const std::string users = "basic_auth_users:\n  alice: '" + bcrypt("secret") + "'\n";
+  EXPECT_EQ(error_of(",\n" + users).substr(dir_.string().size()),
+            "/web.yml:1: invalid YAML: unexpected \",\"");
+  EXPECT_EQ(load_web_config(write("---\n---\n" + users)).users.size(), 1u);
+  EXPECT_EQ(error_of(users + "---\nbasic_auth_users: {}\n").substr(dir_.string().size()),
+            "/web.yml:4: expected a single YAML document, found several");
+}
+
 TEST(BasicAuth, ChecksBcryptAndTheHeader) {
   BasicAuth auth({{"alice", bcrypt("s3cret:with colon")}});
   EXPECT_TRUE(auth.enabled());
