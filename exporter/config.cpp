@@ -25,27 +25,11 @@ constexpr std::chrono::milliseconds kMaxInterval{std::chrono::hours(1)};
 std::string quote(std::string_view s) {
   constexpr size_t kMax = 60;
   std::string out = "\"";
-  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      static const char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
+  for (char c : s.substr(0, kMax)) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
   }
-  if (s.size() > kMax) out += "...";
-  out += '"';
-  return out;
+  return escape_controls(out) + (s.size() > kMax ? "...\"" : "\"");
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -86,7 +70,7 @@ class Parser {
     msg += ": ";
     if (!key.empty()) msg += key + ": ";
     msg += problem;
-    throw ConfigError(msg);
+    throw ConfigError(escape_controls(msg));
   }
 
   Config parse(const YAML::Node& root) {
@@ -325,6 +309,26 @@ std::string format_interval(std::chrono::milliseconds interval) {
 }
 
 }  // namespace
+
+std::string escape_controls(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
 
 const char* attribution_name(Attribution a) {
   return a == Attribution::kCgroup ? "cgroup" : "none";

@@ -48,6 +48,10 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// s with control characters escaped (\n, \t, \xNN), so that keys and
+// yaml-cpp messages echoed in a ConfigError keep it one line.
+std::string escape_controls(const std::string& s);
+
 // known_modules: names of the compiled-in probe modules; other names under
 // `modules:` are errors. Throws ConfigError.
 Config parse_config(const std::string& yaml_text, const std::string& source_name,

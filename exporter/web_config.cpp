@@ -21,7 +21,7 @@ namespace {
 [[noreturn]] void fail(const std::string& path, const YAML::Mark& mark, const std::string& key,
                        const std::string& problem) {
   std::string at = mark.line >= 0 ? ":" + std::to_string(mark.line + 1) : "";
-  throw ConfigError(path + at + ": " + (key.empty() ? "" : key + ": ") + problem);
+  throw ConfigError(escape_controls(path + at + ": " + (key.empty() ? "" : key + ": ") + problem));
 }
 
 std::string resolve(const std::string& config_path, const std::string& file) {

@@ -162,6 +162,15 @@ TEST(ConfigTest, ValuesInMessagesStayOnOneLine) {
   EXPECT_NE(msg.find("\"a\\nb\""), std::string::npos) << msg;
 }
 
+// Found by test/fuzz/config_fuzz: keys and yaml-cpp's own messages echoed
+// raw broke the one-line contract.
+TEST(ConfigTest, KeysAndYamlMessagesStayOnOneLine) {
+  std::string msg = parse_error("\"a\\nb\\rc\": 1");
+  EXPECT_TRUE(msg.starts_with("test.yaml:1: a\\nb\\x0dc: unknown key; allowed keys:")) << msg;
+  EXPECT_EQ(parse_error("mode: \"\\\x01\""),
+            "test.yaml:1: invalid YAML: unknown escape character: \\x01");
+}
+
 // Found by test/fuzz/config_fuzz: yaml-cpp 0.7 looped forever, allocating,
 // on a stray comma (exporter/yaml_load.h).
 TEST(ConfigTest, StrayCommaIsAnErrorNotAHang) {

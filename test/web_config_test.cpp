@@ -94,6 +94,16 @@ std::string basic(const std::string& user_password) {
   return "Basic " + out;
 }
 
+// Found by test/fuzz/web_config_fuzz: a key echoed raw broke the one-line
+// contract.
+TEST_F(WebConfigTest, KeysInMessagesStayOnOneLine) {
+  std::string msg = error_of("\"a\\r\\nb\": 1\n");
+  EXPECT_TRUE(
+      msg.ends_with("web.yml:1: a\\x0d\\nb: unknown or unsupported key; kscope supports "
+                    "tls_server_config and basic_auth_users"))
+      << msg;
+}
+
 // Found by fuzzing the config loader: yaml-cpp 0.7 read a stray comma as an
 // empty document and dropped the rest, so the users, and with them basic
 // auth, were silently gone. So was a second document behind an empty one.
