@@ -48,6 +48,21 @@ TEST(ParseCgroupPath, RootAndPlainSlices) {
   EXPECT_EQ(parse_cgroup_path("/system.slice/docker-short.scope").container_id, "");
 }
 
+// Found by test/fuzz/cgroup_path_fuzz: any 36 characters after "pod" were
+// taken for a pod uid.
+TEST(ParseCgroupPath, PodUidHasTheFormOfAUid) {
+  EXPECT_EQ(parse_cgroup_path("/kubepods/pod" + std::string(36, 'x')).pod_uid, "");
+  EXPECT_EQ(parse_cgroup_path("/podcast-recorder-service-instance-one-0").pod_uid, "");
+  EXPECT_EQ(
+      parse_cgroup_path("/kubepods.slice/kubepods-pod1a2b3c4d_0000_4e5f_8a9b_0c1d2e3f4azz.slice")
+          .pod_uid,
+      "");
+  EXPECT_EQ(
+      parse_cgroup_path("/kubepods.slice/kubepods-pod1a2b3c4d_0000_4e5f_8a9b_0c1d2e3f4a5b.slice")
+          .pod_uid,
+      "1a2b3c4d-0000-4e5f-8a9b-0c1d2e3f4a5b");
+}
+
 TEST(FindCgroup2Mount, HybridAndPureHosts) {
   std::string hybrid =
       "25 1 0:23 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n"

@@ -16,6 +16,17 @@ bool is_hex(std::string_view s) {
 
 bool ends_with(std::string_view s, std::string_view suffix) { return s.ends_with(suffix); }
 
+// A pod uid as the kubelet writes it in cgroup names: 8-4-4-4-12 hex digits,
+// with '-' (cgroupfs driver) or '_' (systemd driver) between the groups.
+bool is_pod_uid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool sep = i == 8 || i == 13 || i == 18 || i == 23;
+    if (sep ? s[i] != '-' && s[i] != '_' : !is_hex(s.substr(i, 1))) return false;
+  }
+  return true;
+}
+
 // "<prefix><64 hex>.scope" -> the hex id.
 std::optional<std::string> scoped_id(std::string_view seg, std::string_view prefix) {
   if (!seg.starts_with(prefix) || !ends_with(seg, ".scope")) return std::nullopt;
@@ -63,7 +74,7 @@ CgroupMeta parse_cgroup_path(std::string_view path) {
     } else if (seg.starts_with("pod") && seg.size() > 3) {
       uid = seg.substr(3);
     }
-    if (uid.size() == 36) {
+    if (is_pod_uid(uid)) {
       std::string u(uid);
       std::replace(u.begin(), u.end(), '_', '-');
       meta.pod_uid = u;
