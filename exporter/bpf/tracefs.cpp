@@ -1,5 +1,6 @@
 #include "bpf/tracefs.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -14,15 +15,19 @@ namespace {
 
 constexpr const char* kTracefs = "/sys/kernel/tracing";
 
+// With the effective ids and capabilities, as libbpf's open() will be:
+// plain access() uses the real uid and, for a non-root user, ignores
+// CAP_DAC_READ_SEARCH, so tracefs (mode 0700) would look absent.
+bool exists(const char* path) { return faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0; }
+
 bool has_syscall_events() {
   // libbpf looks in debugfs first, then tracefs: either will do.
-  return access("/sys/kernel/tracing/events/syscalls", F_OK) == 0 ||
-         access("/sys/kernel/debug/tracing/events/syscalls", F_OK) == 0;
+  return exists("/sys/kernel/tracing/events/syscalls") ||
+         exists("/sys/kernel/debug/tracing/events/syscalls");
 }
 
 bool tracefs_mounted() {
-  return access("/sys/kernel/tracing/events", F_OK) == 0 ||
-         access("/sys/kernel/debug/tracing/events", F_OK) == 0;
+  return exists("/sys/kernel/tracing/events") || exists("/sys/kernel/debug/tracing/events");
 }
 
 }  // namespace
