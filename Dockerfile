@@ -19,8 +19,9 @@ RUN apt-get update \
 COPY --from=build /src/build/kscope /usr/bin/kscope
 # Who runs kscope: root (uid 0) with every capability dropped but the few BPF
 # needs, dropped by the runtime (deploy/kubernetes/daemonset.yaml:
-# drop ALL, add BPF, PERFMON, SYS_RESOURCE; docker run --cap-drop=ALL
-# --cap-add=BPF --cap-add=PERFMON --cap-add=SYS_RESOURCE). Root because:
+# drop ALL, add BPF, PERFMON; docker run --cap-drop=ALL --cap-add=BPF
+# --cap-add=PERFMON; add SYS_RESOURCE on kernels before 5.11, which charge
+# BPF maps to RLIMIT_MEMLOCK). Root because:
 # - loading and attaching the probes needs CAP_BPF and CAP_PERFMON, and the
 #   syscall tracepoints' ids are in /sys/kernel/tracing, which only root may
 #   read (mode 0700): a non-root user would need CAP_DAC_READ_SEARCH on top;
