@@ -39,19 +39,33 @@ CgroupAttribution::CgroupAttribution(std::string root, uint32_t max_series,
 
 void CgroupAttribution::rescan() {
   std::unordered_map<uint64_t, std::string> found;
-  std::error_code ec;
   struct stat st;
   if (stat(root_.c_str(), &st) == 0) found[st.st_ino] = "/";
+  // Directory by directory: cgroups are removed while the walk runs, and
+  // one that vanished must cost only itself, not the rest of the walk.
   namespace fs = std::filesystem;
-  for (auto it = fs::recursive_directory_iterator(
-           root_, fs::directory_options::skip_permission_denied, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_directory(ec) || it->is_symlink(ec)) continue;
-    if (stat(it->path().c_str(), &st) != 0) continue;  // removed meanwhile
-    found[st.st_ino] = "/" + fs::relative(it->path(), root_, ec).string();
+  std::vector<fs::path> dirs{root_};
+  while (!dirs.empty()) {
+    fs::path dir = std::move(dirs.back());
+    dirs.pop_back();
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      std::error_code entry_ec;
+      if (!it->is_directory(entry_ec) || it->is_symlink(entry_ec)) continue;
+      if (stat(it->path().c_str(), &st) != 0) continue;  // removed meanwhile
+      found[st.st_ino] = "/" + it->path().lexically_relative(root_).string();
+      dirs.push_back(it->path());
+    }
   }
+  // A cgroup the walk missed (a directory it could not read) is removed
+  // only if its path no longer leads to it.
   for (const auto& [id, path] : ids_)
     if (!found.count(id)) {
+      if (at_path(id, path)) {
+        found[id] = path;
+        continue;
+      }
       dead_[id] = path;
       dead_since_[id] = pass_;
     }
@@ -82,14 +96,18 @@ bool CgroupAttribution::alive(uint64_t id) {
   return !check_all_ || confirm(id);
 }
 
+bool CgroupAttribution::at_path(uint64_t id, const std::string& path) const {
+  struct stat st;
+  const char* rel = path == "/" ? "." : path.c_str() + 1;
+  return fstatat(root_fd_.get(), rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == id;
+}
+
 bool CgroupAttribution::confirm(uint64_t id) {
   auto it = ids_.find(id);
   if (it == ids_.end()) return false;
   // Relative to the mount's directory: no walk through /sys/fs/cgroup each
   // time. Gone, or another inode at that path: removed.
-  struct stat st;
-  const char* rel = it->second == "/" ? "." : it->second.c_str() + 1;
-  if (fstatat(root_fd_.get(), rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == id) return true;
+  if (at_path(id, it->second)) return true;
   dead_[id] = it->second;
   dead_since_[id] = pass_;
   ids_.erase(it);

@@ -62,6 +62,8 @@ class CgroupAttribution : public prometheus::Collectable {
   void rescan();
   bool alive(uint64_t id);
   bool confirm(uint64_t id);
+  // Whether path (relative to the mount) still leads to cgroup id.
+  bool at_path(uint64_t id, const std::string& path) const;
   void add_info(const std::string& path);
 
   std::string root_;
