@@ -52,8 +52,8 @@ int begin_request(mg_connection* conn) {
   if (server == nullptr)
     return reply(conn, 503, "Service Unavailable", "text/plain", "starting\n", head);
   // Every path, the metrics too, behind the same basic auth.
-  if (server->auth().enabled() &&
-      !server->auth().check_header(mg_get_header(conn, "Authorization")))
+  if (auto auth = server->auth();
+      auth->enabled() && !auth->check_header(mg_get_header(conn, "Authorization")))
     return reply(conn, 401, "Unauthorized", "text/plain", "Unauthorized\n", head,
                  "WWW-Authenticate: Basic realm=\"kscope\"\r\n");
   bool live = uri == server->telemetry_path() && has_param(ri->query_string, "source=ui");
@@ -102,7 +102,7 @@ Fd joined_pem(const WebConfig& wc) {
 
 WebServer::WebServer(const std::string& listen_address, const std::string& telemetry_path,
                      std::function<Status()> status, const WebConfig& web_config)
-    : telemetry_path_(telemetry_path), status_(std::move(status)), auth_(web_config.users) {
+    : telemetry_path_(telemetry_path), status_(std::move(status)), web_config_(web_config) {
   static CivetCallbacks callbacks;
   callbacks.begin_request = begin_request;
   std::vector<std::string> options{"listening_ports",    civetweb_listening_port(listen_address),

@@ -43,14 +43,15 @@ class WebServer {
   // kscope_* counters and gauges (no histograms: far less text per poll),
   // and not counted as a scrape.
   std::string live_metrics() const;
-  BasicAuth& auth() { return auth_; }
+  // The basic auth in force: the web config file is re-read when it changes.
+  std::shared_ptr<BasicAuth> auth() { return web_config_.auth(); }
 
  private:
   std::string telemetry_path_;
   std::function<Status()> status_;
   mutable std::mutex mu_;
   std::vector<std::weak_ptr<prometheus::Collectable>> live_;  // under mu_
-  BasicAuth auth_;
+  LiveWebConfig web_config_;
   Fd tls_pem_;  // the certificate and key, for civetweb's one-file option
   std::unique_ptr<prometheus::Exposer> exposer_;
 };

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "yaml_load.h"
+#include "log.h"
 
 namespace kscope {
 namespace {
@@ -64,6 +65,7 @@ WebConfig load_web_config(const std::string& path) {
     fail(path, e.mark, "", "invalid YAML: " + e.msg);
   }
   WebConfig wc;
+  wc.source = path;
   if (root.IsNull()) return wc;
   if (!root.IsMap()) fail(path, root.Mark(), "", "expected a map at the top level");
   for (const auto& kv : root) {
@@ -140,6 +142,43 @@ bool BasicAuth::check_header(const char* authorization) {
   auto colon = out.find(':');
   if (colon == std::string::npos) return false;
   return check(out.substr(0, colon), out.substr(colon + 1));
+}
+
+bool LiveWebConfig::Identity::operator==(const Identity& o) const {
+  return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+         mtime.tv_nsec == o.mtime.tv_nsec && ctime.tv_sec == o.ctime.tv_sec &&
+         ctime.tv_nsec == o.ctime.tv_nsec;
+}
+
+LiveWebConfig::Identity LiveWebConfig::identity(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return {};  // gone: size -1
+  return {st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+}
+
+LiveWebConfig::LiveWebConfig(const WebConfig& initial)
+    : in_force_(initial),
+      seen_(initial.source.empty() ? Identity{} : identity(initial.source)),
+      auth_(std::make_shared<BasicAuth>(initial.users)) {}
+
+std::shared_ptr<BasicAuth> LiveWebConfig::auth() {
+  std::lock_guard lock(mu_);
+  if (in_force_.source.empty()) return auth_;
+  Identity now = identity(in_force_.source);
+  if (now == seen_) return auth_;
+  seen_ = now;
+  try {
+    WebConfig next = load_web_config(in_force_.source);
+    if (next.cert_file != in_force_.cert_file || next.key_file != in_force_.key_file)
+      throw ConfigError(in_force_.source +
+                        ": tls_server_config: TLS settings change only on restart");
+    if (next.users != in_force_.users) auth_ = std::make_shared<BasicAuth>(next.users);
+    in_force_ = std::move(next);
+    log_info("web config reloaded from " + in_force_.source);
+  } catch (const ConfigError& e) {
+    log_warn(std::string(e.what()) + "; keeping the last good web config");
+  }
+  return auth_;
 }
 
 }  // namespace kscope

@@ -132,5 +132,31 @@ TEST(BasicAuth, ChecksBcryptAndTheHeader) {
   EXPECT_FALSE(BasicAuth({}).enabled());
 }
 
+// The file is re-read when it changes: new users apply at once; a broken
+// or vanished file leaves the last good config, and TLS changes need a restart.
+TEST_F(WebConfigTest, LiveConfigFollowsTheFileAndKeepsTheLastGood) {
+  auto user = [](const std::string& u, const std::string& hash) {
+    return "basic_auth_users:\n  " + u + ": '" + hash + "'\n";
+  };
+  LiveWebConfig live(load_web_config(write(user("alice", bcrypt("one")))));
+  auto first = live.auth();
+  EXPECT_TRUE(first->check("alice", "one"));
+  EXPECT_EQ(live.auth(), first) << "unchanged file: the same auth";
+
+  write(user("bob", bcrypt("two")));
+  EXPECT_TRUE(live.auth()->check("bob", "two"));
+  EXPECT_FALSE(live.auth()->check("alice", "one"));
+
+  write("basic_auth_users: [not, a, map]\n");
+  EXPECT_TRUE(live.auth()->check("bob", "two"));
+  fs::remove(dir_ / "web.yml");
+  EXPECT_TRUE(live.auth()->check("bob", "two"));
+  write("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n");
+  EXPECT_TRUE(live.auth()->check("bob", "two")) << "TLS cannot start without a restart";
+
+  write("");
+  EXPECT_FALSE(live.auth()->enabled()) << "a valid file without users turns auth off";
+}
+
 }  // namespace
 }  // namespace kscope
