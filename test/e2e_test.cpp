@@ -66,32 +66,6 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"--config.file=" + kFixtures + "/bad_mode.yaml"}, "mode"}),
     [](const auto& info) { return "case" + std::to_string(info.index); });
 
-// Waits until kscope has sampled at least `n` more times than `since`.
-std::map<std::string, double> scrape_after_samples(int port, double since, int n) {
-  for (int i = 0; i < 500; i++) {
-    auto m = parse_metrics(http_get(port, "/metrics").body);
-    if (m["kscope_samples_total"] >= since + n) return m;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ADD_FAILURE() << "kscope did not sample";
-  return {};
-}
-
-std::optional<std::string> cgroup2_mount() {
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  return find_cgroup2_mount(std::string((std::istreambuf_iterator<char>(mountinfo)), {}));
-}
-
-// A cgroup of the test's own under the mount, removed when the test ends.
-struct TestCgroup {
-  TestCgroup(const std::string& mount, const std::string& relative)
-      : path(relative), dir(mount + relative) {
-    EXPECT_EQ(mkdir(dir.c_str(), 0755), 0) << dir;
-  }
-  ~TestCgroup() { rmdir(dir.c_str()); }
-  std::string path, dir;  // relative to the mount; absolute
-};
-
 class Running : public ::testing::Test {
  protected:
   void start(const std::string& config) {
@@ -380,28 +354,6 @@ TEST(Prometheus, ScrapesKscopeAndSeesCountersIncrease) {
 
 namespace kscope::test {
 namespace {
-
-// Without the privileges to load BPF, every module says why, reports
-// probe_up 0, and kscope keeps serving.
-TEST(Unprivileged, EveryProbeDownWithTheReasonAndStillServing) {
-  std::vector<std::string> argv{kBinary, "--web.listen-address=127.0.0.1:0"};
-  if (geteuid() == 0)  // drop to nobody with no capabilities
-    argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-                               "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"});
-  Child k(argv);
-  auto port = k.port();
-  ASSERT_TRUE(port) << k.log();
-  auto m = scrape_after_samples(*port, 0, 1);
-  for (const char* probe : {"fd", "vfs", "process"}) {
-    EXPECT_EQ(m[std::string("kscope_probe_up{probe=\"") + probe + "\"}"], 0) << probe;
-    EXPECT_NE(k.log().find(std::string(probe) + ": load BPF programs"), std::string::npos)
-        << k.log();
-  }
-  EXPECT_NE(k.log().find("Operation not permitted"), std::string::npos) << k.log();
-  EXPECT_NE(k.log().find("CAP_BPF"), std::string::npos) << k.log();
-  EXPECT_EQ(http_get(*port, "/").status, 200);
-  EXPECT_EQ(k.stop(), 0);
-}
 
 // On a fresh machine tracefs is not mounted: kscope mounts it and says so.
 TEST(Tracefs, MountedWhenAbsent) {

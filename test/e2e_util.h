@@ -3,9 +3,11 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "cgroup/metadata.h"
+
 namespace kscope::test {
 
 struct HttpResponse {
@@ -25,12 +29,11 @@ struct HttpResponse {
   std::string headers, body;
 };
 
-// One HTTP/1.0 GET to 127.0.0.1:port; status 0 when nothing answered.
-inline HttpResponse http_get(int port, const std::string& path, const std::string& method = "GET",
-                             const std::string& extra_headers = "") {
-  HttpResponse r;
+// A TCP connection to 127.0.0.1:port whose reads give up after
+// timeout_s; -1 when refused.
+inline int connect_loopback(int port, int timeout_s = 10) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};
+  timeval tv{timeout_s, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -38,8 +41,17 @@ inline HttpResponse http_get(int port, const std::string& path, const std::strin
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
     close(fd);
-    return r;
+    return -1;
   }
+  return fd;
+}
+
+// One HTTP/1.0 GET to 127.0.0.1:port; status 0 when nothing answered.
+inline HttpResponse http_get(int port, const std::string& path, const std::string& method = "GET",
+                             const std::string& extra_headers = "") {
+  HttpResponse r;
+  int fd = connect_loopback(port);
+  if (fd < 0) return r;
   std::string req =
       method + " " + path + " HTTP/1.0\r\nHost: localhost\r\n" + extra_headers + "\r\n";
   if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
@@ -97,6 +109,32 @@ inline double total(const std::map<std::string, double>& m, const std::string& n
   }
   return sum;
 }
+
+// Waits until kscope has sampled at least `n` more times than `since`.
+inline std::map<std::string, double> scrape_after_samples(int port, double since, int n) {
+  for (int i = 0; i < 500; i++) {
+    auto m = parse_metrics(http_get(port, "/metrics").body);
+    if (m["kscope_samples_total"] >= since + n) return m;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ADD_FAILURE() << "kscope did not sample";
+  return {};
+}
+
+inline std::optional<std::string> cgroup2_mount() {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  return find_cgroup2_mount(std::string((std::istreambuf_iterator<char>(mountinfo)), {}));
+}
+
+// A cgroup of the test's own under the mount, removed when the test ends.
+struct TestCgroup {
+  TestCgroup(const std::string& mount, const std::string& relative)
+      : path(relative), dir(mount + relative) {
+    EXPECT_EQ(mkdir(dir.c_str(), 0755), 0) << dir;
+  }
+  ~TestCgroup() { rmdir(dir.c_str()); }
+  std::string path, dir;  // relative to the mount; absolute
+};
 
 inline bool has_series(const std::map<std::string, double>& m, const std::string& name) {
   for (const auto& [key, v] : m)
