@@ -5,31 +5,128 @@
 #include <prometheus/text_serializer.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <string_view>
 
 #include "bpf/error.h"
 #include "cli.h"
+#include "log.h"
+#include "web_socket.h"
 
 namespace kscope {
 namespace {
 
+// How the front holds against slow, silent and hostile clients; the
+// measurements behind each figure are in BENCHMARKS.md ("The HTTP front").
+// civetweb serves a connection on one worker thread at a time and blocks
+// reading it, so what a slow client can take is one worker for a bounded
+// time, and the defence is many workers, short bounds, and the kernel
+// holding connections that have sent nothing.
+//
+// Workers: a slow client ties up one of them, not the server. 512 hold 300
+// slowloris connections with room to spare (256 were marginal: a scrape
+// waited 1.9 s). Each costs about 16 KiB of memory idle and 45 KiB once it
+// has served a scrape (Debian builds civetweb with 100 KiB stacks).
+constexpr const char* kWorkerThreads = "512";
+// The request head must arrive within this from the worker's first read
+// (with TCP_DEFER_ACCEPT its first bytes have already arrived: a real
+// client's head is all there), and a response write may stall no longer.
+// A slowloris or an HTTP/0.9 request is closed after it.
+constexpr const char* kRequestTimeoutMs = "1000";
+// Keep-alive, so that a 200 without "Connection: close" is honest (the
+// exposer's response has no Connection header); an idle connection is
+// closed after this.
+constexpr const char* kKeepAliveTimeoutMs = "2000";
+// Connections the kernel queues while every worker is busy.
+constexpr const char* kListenBacklog = "1024";
+// A connection that sends nothing is held by the kernel about this long
+// (rounded up to its SYN-ACK retransmissions: closed after 16.5 s here)
+// before a worker sees it and closes it after kRequestTimeoutMs.
+constexpr int kDeferAcceptSeconds = 10;
+
 // civetweb's callbacks carry no user pointer of ours: one server per process.
 std::atomic<WebServer*> g_server{nullptr};
 
-constexpr const char* kAssetPrefix = "/assets/";
+// Scrapes served at once: each builds the whole exposition in memory, so
+// with many workers their number needs a bound of its own (node_exporter's
+// --web.max-requests, 40 by default). A scrape over it waits for a slot up
+// to kScrapeWait, then gets 503.
+constexpr int kMaxScrapes = 40;
+constexpr auto kScrapeWait = std::chrono::seconds(5);
 
+// A counter of free slots. (Not std::counting_semaphore: libstdc++ 12's
+// release() wakes a waiter only when the count was 0, so under load waiters
+// slept through free slots for seconds.)
+class Slots {
+ public:
+  explicit Slots(int n) : free_(n) {}
+  bool acquire_for(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    if (!freed_.wait_for(lock, timeout, [&] { return free_ > 0; })) return false;
+    free_--;
+    return true;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mu_);
+      free_++;
+    }
+    freed_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable freed_;
+  int free_;
+};
+Slots g_scrape_slots(kMaxScrapes);
+// Whether this worker's request holds a slot: end_request runs on the same
+// thread right after the request, the exposer's handler included.
+thread_local bool t_holds_scrape_slot = false;
+
+void end_request(const mg_connection*, int) {
+  if (!t_holds_scrape_slot) return;
+  t_holds_scrape_slot = false;
+  g_scrape_slots.release();
+}
+
+constexpr const char* kAssetPrefix = "/assets/";
+constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
+
+// Whether this response may leave the connection open. civetweb keeps it
+// open after a handler exactly when keep-alive is on and the request asks
+// for it (HTTP/1.1 by default, HTTP/1.0 with "Connection: keep-alive"); we
+// close it too after a refusal. The Connection header says what happens.
+bool keep_alive(mg_connection* conn, int status) {
+  const mg_request_info* ri = mg_get_request_info(conn);
+  const char* connection = mg_get_header(conn, "Connection");
+  std::string_view c = connection ? connection : "";
+  bool wanted = ri->http_version && std::strcmp(ri->http_version, "1.1") == 0
+                    ? !(c.size() == 5 && strncasecmp(c.data(), "close", 5) == 0)
+                    : c.size() == 10 && strncasecmp(c.data(), "keep-alive", 10) == 0;
+  return wanted && status < 400 && mg_get_header(conn, "Content-Length") == nullptr &&
+         mg_get_header(conn, "Transfer-Encoding") == nullptr;
+}
+
+// body: nullopt for a HEAD whose length is not known.
 int reply(mg_connection* conn, int status, const char* reason, const std::string& type,
-          const std::string& body, bool head, const char* extra_headers = "") {
+          const std::optional<std::string>& body, bool head, const char* extra_headers = "") {
+  bool keep = keep_alive(conn, status);
+  if (!keep) mg_disable_connection_keep_alive(conn);
+  std::string length = body ? "Content-Length: " + std::to_string(body->size()) + "\r\n" : "";
   mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s"
             "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
-            "%sConnection: close\r\n\r\n",
-            status, reason, type.c_str(), body.size(), extra_headers);
-  if (!head) mg_write(conn, body.data(), body.size());
+            "%sConnection: %s\r\n\r\n",
+            status, reason, type.c_str(), length.c_str(), extra_headers,
+            keep ? "keep-alive" : "close");
+  if (!head && body) mg_write(conn, body->data(), body->size());
   return status;  // non-zero: handled here
 }
 
@@ -45,27 +142,42 @@ bool has_param(const char* query, std::string_view param) {
 }
 
 int begin_request(mg_connection* conn) {
+  end_request(conn, 0);  // a slot left by a request that did not end (none should)
   const mg_request_info* ri = mg_get_request_info(conn);
   WebServer* server = g_server.load();
   std::string uri = ri->local_uri ? ri->local_uri : "";
   bool head = std::strcmp(ri->request_method, "HEAD") == 0;
   if (server == nullptr)
     return reply(conn, 503, "Service Unavailable", "text/plain", "starting\n", head);
+  // Only reading is served, on every path, and a request has no body.
+  if (!head && std::strcmp(ri->request_method, "GET") != 0)
+    return reply(conn, 405, "Method Not Allowed", "text/plain", "method not allowed\n", false,
+                 "Allow: GET, HEAD\r\n");
+  if (ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding") != nullptr)
+    return reply(conn, 400, "Bad Request", "text/plain", "a GET has no body\n", head);
+  if (std::strcmp(ri->http_version, "1.1") == 0 && mg_get_header(conn, "Host") == nullptr)
+    return reply(conn, 400, "Bad Request", "text/plain", "HTTP/1.1 needs a Host header\n", head);
   // Every path, the metrics too, behind the same basic auth.
   if (auto auth = server->auth();
       auth->enabled() && !auth->check_header(mg_get_header(conn, "Authorization")))
     return reply(conn, 401, "Unauthorized", "text/plain", "Unauthorized\n", head,
                  "WWW-Authenticate: Basic realm=\"kscope\"\r\n");
   bool live = uri == server->telemetry_path() && has_param(ri->query_string, "source=ui");
-  if (uri == server->telemetry_path() && !live) return 0;  // the exposer's handler
+  if (uri == server->telemetry_path()) {
+    if (!g_scrape_slots.acquire_for(kScrapeWait))
+      return reply(conn, 503, "Service Unavailable", "text/plain",
+                   "too many scrapes at once (" + std::to_string(kMaxScrapes) + ")\n", head,
+                   "Retry-After: 1\r\n");
+    t_holds_scrape_slot = true;
+    // The exposer answers GET only. Its length is known only by collecting,
+    // so a HEAD gets the head without one (RFC 9110, 9.3.2 allows it).
+    if (head && !live) return reply(conn, 200, "OK", kExpositionType, std::nullopt, true);
+    if (!live) return 0;  // the exposer's handler; end_request frees the slot
+  }
   bool asset = uri.starts_with(kAssetPrefix);
   if (uri != "/" && uri != "/api/status" && !asset && !live)
     return reply(conn, 404, "Not Found", "text/plain", "404 page not found\n", head);
-  if (!head && std::strcmp(ri->request_method, "GET") != 0)
-    return reply(conn, 405, "Method Not Allowed", "text/plain", "method not allowed\n", false);
-  if (live)
-    return reply(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
-                 server->live_metrics(), head);
+  if (live) return reply(conn, 200, "OK", kExpositionType, server->live_metrics(), head);
   if (uri == "/api/status")
     return reply(conn, 200, "OK", "application/json", status_json(server->status()), head);
   if (asset) {
@@ -105,9 +217,13 @@ WebServer::WebServer(const std::string& listen_address, const std::string& telem
     : telemetry_path_(telemetry_path), status_(std::move(status)), web_config_(web_config) {
   static CivetCallbacks callbacks;
   callbacks.begin_request = begin_request;
-  std::vector<std::string> options{"listening_ports",    civetweb_listening_port(listen_address),
-                                   "num_threads",        "4",
-                                   "request_timeout_ms", "10000"};
+  callbacks.end_request = end_request;
+  std::vector<std::string> options{"listening_ports",       civetweb_listening_port(listen_address),
+                                   "num_threads",           kWorkerThreads,
+                                   "request_timeout_ms",    kRequestTimeoutMs,
+                                   "enable_keep_alive",     "yes",
+                                   "keep_alive_timeout_ms", kKeepAliveTimeoutMs,
+                                   "listen_backlog",        kListenBacklog};
   if (web_config.tls()) {
     tls_pem_ = joined_pem(web_config);
     // Loads and initialises OpenSSL in civetweb before any server uses it.
@@ -129,6 +245,11 @@ WebServer::WebServer(const std::string& listen_address, const std::string& telem
     throw Error("cannot listen on " + listen_address + " (" + e.what() +
                 "; is another program using the port?)");
   }
+  auto ports = exposer_->GetListeningPorts();
+  if (defer_accept(ports, kDeferAcceptSeconds) < static_cast<int>(ports.size()))
+    log_warn(
+        "web: could not set TCP_DEFER_ACCEPT on every listening socket: connections that "
+        "send nothing take a worker thread each until the request timeout");
 }
 
 WebServer::~WebServer() {

@@ -1,7 +1,10 @@
 // The HTTP front: prometheus-cpp's civetweb exposer serves the telemetry
 // path; a begin_request callback serves the rest: the landing page at "/",
 // its files at /assets/<name>, /api/status, the telemetry path for kscope's
-// own live views (<path>?source=ui), and 404 for everything else.
+// own live views (<path>?source=ui), and 404 for everything else. Only GET
+// and HEAD without a body are served (405, 400 otherwise), and basic auth
+// follows the web config file as it changes. web.cpp says how the server
+// is set up to hold against slow and hostile clients.
 #pragma once
 
 #include <prometheus/collectable.h>
