@@ -53,11 +53,12 @@ constexpr int kDeferAcceptSeconds = 10;
 // civetweb's callbacks carry no user pointer of ours: one server per process.
 std::atomic<WebServer*> g_server{nullptr};
 
-// Scrapes served at once: each builds the whole exposition in memory, so
-// with many workers their number needs a bound of its own (node_exporter's
-// --web.max-requests, 40 by default). A scrape over it waits for a slot up
-// to kScrapeWait, then gets 503.
-constexpr int kMaxScrapes = 40;
+// Scrapes served at once: each builds the whole exposition in memory (about
+// 5 KiB per cgroup: 2.5 MiB at max_cgroups 500), so with many workers their number needs a bound of
+// its own, as node_exporter's --web.max-requests. 8 keep the peak within
+// the DaemonSet's memory limit and both CPUs busy. A scrape over it waits
+// for a slot up to kScrapeWait, then gets 503.
+constexpr int kMaxScrapes = 8;
 constexpr auto kScrapeWait = std::chrono::seconds(5);
 
 // A counter of free slots. (Not std::counting_semaphore: libstdc++ 12's
