@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "bpf/object.h"
 #include "config.h"
 
 namespace kscope {
@@ -38,8 +39,12 @@ class Collector {
   virtual void start() = 0;
   // Reads the kernel's counters and moves the metrics forward. Throws Error.
   virtual void sample() = 0;
-  // Hook kinds in use after start(), for kscope_probe_attach_info.
-  virtual std::set<std::string> attach_kinds() const = 0;
+  // Reads what the module costs the kernel (kscope_bpf_*). Apart from
+  // sample(): it reads files, which must not show in the module's own
+  // exact counts of the process under test. Throws Error.
+  virtual void sample_kernel_usage() {}
+  // After start(): the attach family in use and what auto refused first.
+  virtual const Attachment& attachment() const = 0;
 };
 
 using CollectorFactory = std::function<std::unique_ptr<Collector>(const CollectorContext&)>;

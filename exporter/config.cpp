@@ -94,10 +94,16 @@ class Parser {
         if (!value.IsScalar() || value.Scalar().empty())
           fail(mark, key, "expected a directory path, got " + describe(value));
         config.pods_log_dir = value.Scalar();
+      } else if (key == "btf_path") {
+        if (!value.IsScalar() || value.Scalar().empty())
+          fail(mark, key, "expected a file path, got " + describe(value));
+        config.btf_path = value.Scalar();
+      } else if (key == "bpf_stats") {
+        config.bpf_stats = parse_bool(value, key, mark);
       } else {
         fail(key_mark, key,
              "unknown key; allowed keys: sample_interval, mode, attribution, max_cgroups, "
-             "pods_log_dir, modules");
+             "pods_log_dir, btf_path, bpf_stats, modules");
       }
     }
     return config;
@@ -278,8 +284,15 @@ class Parser {
         std::string key_path = module_path + "." + key;
         if (key == "enabled") {
           module.enabled = parse_bool(value, key_path, value_mark);
+        } else if (key == "attach") {
+          auto attach = value.IsScalar() ? parse_attach(value.Scalar()) : std::nullopt;
+          if (!attach) {
+            fail(value_mark, key_path,
+                 "expected one of auto, fentry, kprobe, tracepoint, got " + describe(value));
+          }
+          module.attach = *attach;
         } else {
-          fail(key_mark, key_path, "unknown key; allowed keys: enabled");
+          fail(key_mark, key_path, "unknown key; allowed keys: enabled, attach");
         }
       }
     }
@@ -349,6 +362,31 @@ bool Config::module_enabled(const std::string& name) const {
   return it != modules.end() && it->second.enabled;
 }
 
+Attach Config::module_attach(const std::string& name) const {
+  auto it = modules.find(name);
+  return it == modules.end() ? Attach::kAuto : it->second.attach;
+}
+
+const char* attach_name(Attach a) {
+  switch (a) {
+    case Attach::kAuto:
+      return "auto";
+    case Attach::kFentry:
+      return "fentry";
+    case Attach::kKprobe:
+      return "kprobe";
+    case Attach::kTracepoint:
+      return "tracepoint";
+  }
+  return "?";
+}
+
+std::optional<Attach> parse_attach(const std::string& name) {
+  for (Attach a : {Attach::kAuto, Attach::kFentry, Attach::kKprobe, Attach::kTracepoint})
+    if (name == attach_name(a)) return a;
+  return std::nullopt;
+}
+
 Config default_config(const std::set<std::string>& known_modules) {
   Config config;
   for (const auto& name : known_modules) config.modules[name] = ModuleConfig{};
@@ -414,10 +452,13 @@ std::string to_yaml(const Config& config) {
   out << YAML::Key << "attribution" << YAML::Value << attribution_name(config.attribution);
   out << YAML::Key << "max_cgroups" << YAML::Value << config.max_cgroups;
   out << YAML::Key << "pods_log_dir" << YAML::Value << config.pods_log_dir;
+  out << YAML::Key << "btf_path" << YAML::Value << config.btf_path;
+  out << YAML::Key << "bpf_stats" << YAML::Value << config.bpf_stats;
   out << YAML::Key << "modules" << YAML::Value << YAML::BeginMap;
   for (const auto& [name, module] : config.modules) {
     out << YAML::Key << name << YAML::Value << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "enabled" << YAML::Value << module.enabled;
+    out << YAML::Key << "attach" << YAML::Value << attach_name(module.attach);
     out << YAML::EndMap;
   }
   out << YAML::EndMap;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -16,8 +17,17 @@ enum class Mode { kReturn, kEntry };
 
 const char* mode_name(Mode m);
 
+// How a module's programs hook the kernel. auto: the cheapest that loads
+// and attaches on the running kernel (fentry, then tracepoint, then kprobe).
+enum class Attach { kAuto, kFentry, kKprobe, kTracepoint };
+
+const char* attach_name(Attach a);
+// "auto", "fentry", "kprobe", "tracepoint"; nullopt for anything else.
+std::optional<Attach> parse_attach(const std::string& name);
+
 struct ModuleConfig {
   bool enabled = true;
+  Attach attach = Attach::kAuto;
 };
 
 // cgroup: every counter gains a `cgroup` label, counted per cgroup v2 in
@@ -35,10 +45,19 @@ struct Config {
   // Kubelet's pod log directories (<namespace>_<pod>_<uid>): pod names
   // without asking the Kubernetes API.
   std::string pods_log_dir = "/var/log/pods";
+  // The running kernel's BTF: fentry/fexit, BTF tracepoints, iterators and
+  // CO-RE need it. Missing: those programs refuse, the others still run.
+  std::string btf_path = "/sys/kernel/btf/vmlinux";
+  // The kernel's BPF run-time statistics (BPF_ENABLE_STATS) on for kscope's
+  // lifetime: kscope_bpf_program_run{s,_seconds}_total. They cost every BPF
+  // program on the machine a little per run (BENCHMARKS.md), and turning
+  // them on needs CAP_SYS_ADMIN.
+  bool bpf_stats = false;
   // One entry per known module; modules absent from the file keep defaults.
   std::map<std::string, ModuleConfig> modules;
 
   bool module_enabled(const std::string& name) const;
+  Attach module_attach(const std::string& name) const;
 };
 
 // Bad configuration. what() is one line: "<source>:<line>: <key>: <problem>"

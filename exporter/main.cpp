@@ -11,8 +11,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "bpf/error.h"
+#include "bpf/kernel_usage.h"
 #include "cgroup/attribution.h"
 #include "cgroup/rmdir_watch.h"
 #include "cli.h"
@@ -20,6 +22,7 @@
 #include "config.h"
 #include "landing.h"
 #include "log.h"
+#include "privileges.h"
 #include "process_collector.h"
 #include "sampler.h"
 #include "self_metrics.h"
@@ -31,9 +34,9 @@
 namespace kscope {
 namespace {
 
-std::string join(const std::set<std::string>& items) {
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
   std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
   return out;
 }
 
@@ -65,6 +68,17 @@ int run(const std::vector<std::string>& args, const std::string& program) {
   Config config = flags.config_file.empty() ? default_config(modules)
                                             : load_config_file(flags.config_file, modules);
 
+  // Before anything is loaded or listened on: a missing capability is one
+  // line naming it, not each probe failing with EPERM.
+  PrivilegeNeeds needs{false, false, config.bpf_stats};
+  for (const auto& name : modules) {
+    if (!config.module_enabled(name)) continue;
+    needs.bpf = true;
+    Attach attach = config.module_attach(name);
+    needs.tracefs |= attach == Attach::kAuto || attach == Attach::kTracepoint;
+  }
+  check_privileges(needs);
+
   // Signals are taken by sigwait() below, never by another thread. A shell
   // starts background jobs with SIGINT ignored, and sigwait() never sees an
   // ignored signal: restore the default first (blocked, so it cannot kill).
@@ -82,17 +96,17 @@ int run(const std::vector<std::string>& args, const std::string& program) {
 
   std::mutex states_mu;
   std::map<std::string, ProbeState> states;
-  WebServer web(
+  auto web = std::make_unique<WebServer>(
       flags.listen_address, flags.telemetry_path,
       [&] {
         std::lock_guard lock(states_mu);
         return Status{KSCOPE_VERSION, flags.telemetry_path, config, states};
       },
       web_config);
-  web.add(registry);
-  web.add(self_process);
+  web->add(registry);
+  web->add(self_process);
   std::string ports;
-  for (int p : web.ports()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  for (int p : web->ports()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
   log_info("kscope " KSCOPE_VERSION " listening on " + flags.listen_address + " (port " + ports +
            "), metrics at " + flags.telemetry_path + ", mode " + mode_name(config.mode));
 
@@ -105,7 +119,7 @@ int run(const std::vector<std::string>& args, const std::string& program) {
     if (auto root = find_cgroup2_mount(text)) {
       attribution = std::make_shared<CgroupAttribution>(*root, config.max_cgroups,
                                                         config.pods_log_dir, *registry);
-      web.add(attribution, /*counts_scrapes=*/true);
+      web->add(attribution, /*counts_scrapes=*/true);
       try {
         removal_watch = std::make_unique<RmdirWatch>();
         attribution->set_removal_source([w = removal_watch.get()] { return w->drain(); });
@@ -118,6 +132,10 @@ int run(const std::vector<std::string>& args, const std::string& program) {
       log_warn("no cgroup2 mount in /proc/self/mountinfo: attribution off, node-wide totals");
     }
   }
+  // On for kscope's lifetime only: the kernel turns them off when this fd
+  // closes, at any exit, kill -9 included.
+  Fd run_stats = config.bpf_stats ? enable_bpf_run_stats() : Fd();
+  if (config.bpf_stats) log_info("BPF run-time statistics on (bpf_stats: true)");
   CollectorContext ctx{*registry, config, 0, attribution.get()};
   std::map<std::string, std::unique_ptr<Collector>> running;
   for (const auto& [name, factory] : collector_factories()) {
@@ -126,8 +144,10 @@ int run(const std::vector<std::string>& args, const std::string& program) {
     ProbeState state;
     try {
       collector->start();
-      state = {true, "attached via " + join(collector->attach_kinds())};
-      self.probe_attached(name, collector->attach_kinds());
+      const Attachment& a = collector->attachment();
+      state = {true, "attached via " + a.family};
+      if (!a.refused.empty()) state.detail += " (auto; refused " + join(a.refused, "; ") + ")";
+      self.probe_attached(name, {a.family});
       running.emplace(name, std::move(collector));
       log_info(name + ": " + state.detail);
     } catch (const std::exception& e) {
@@ -147,7 +167,20 @@ int run(const std::vector<std::string>& args, const std::string& program) {
     sigwait(&stop_signals, &sig);
     log_info(std::string("received ") + strsignal(sig) + ", detaching probes");
   }
-  running.clear();  // detach before the web server goes
+  // Stop serving and detach the modules side by side: the kernel waits for
+  // RCU grace periods at each syscall tracepoint it leaves (tens of ms
+  // each), civetweb for its threads, and the waits of different threads
+  // overlap (SIGTERM to exit: 2-3 s before, 1.3-1.5 s here; RELIABILITY.md).
+  auto detach_start = std::chrono::steady_clock::now();
+  {
+    std::vector<std::jthread> stopping;
+    stopping.emplace_back([w = std::move(web)]() mutable { w.reset(); });
+    for (auto& [name, c] : running)
+      stopping.emplace_back([c = std::move(c)]() mutable { c.reset(); });
+  }
+  std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - detach_start;
+  log_info("stopped serving and detached probes in " +
+           std::to_string(static_cast<int>(took.count())) + " ms");
   return 0;
 }
 

@@ -24,6 +24,7 @@ void Sampler::sample_once() {
   for (auto& [name, collector] : collectors_) {
     try {
       collector->sample();
+      collector->sample_kernel_usage();
       if (failing_[name]) log_info(name + ": sampling works again");
       failing_[name] = false;
     } catch (const std::exception& e) {

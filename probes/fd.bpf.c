@@ -1,6 +1,5 @@
-/* fd module: open and close calls and their errors.
- * Program names say the variant: tp_exit__* (syscall exit tracepoints, see
- * the return value: mode "return") and tp_enter__* (mode "entry"). */
+/* fd module: open and close calls and their errors. Every syscall has every
+ * variant (see KSCOPE_SYSCALL in kscope.bpf.h); user space loads one. */
 #include "vmlinux.h"
 #include "fd.h"
 
@@ -34,19 +33,8 @@ static __always_inline int count_return(enum fd_stat calls, enum fd_stat errors,
 	return 0;
 }
 
-#define FD_EXIT(sc, stat)                                                    \
-	SEC("tracepoint/syscalls/sys_exit_" #sc)                             \
-	int tp_exit__##sc(struct trace_event_raw_sys_exit *ctx)              \
-	{                                                                    \
-		return count_return(stat##_CALLS, stat##_ERRORS, ctx->ret);  \
-	}
-#define FD_ENTER(sc, stat)                          \
-	SEC("tracepoint/syscalls/sys_enter_" #sc)   \
-	int tp_enter__##sc(void *ctx)               \
-	{                                           \
-		return count_call(stat##_CALLS);    \
-	}
-#define FD_SYSCALL(sc, stat) FD_EXIT(sc, stat) FD_ENTER(sc, stat)
+#define FD_SYSCALL(sc, stat) \
+	KSCOPE_SYSCALL(sc, count_return(stat##_CALLS, stat##_ERRORS, ret), count_call(stat##_CALLS))
 
 FD_SYSCALL(open, FD_STAT_OPEN)
 FD_SYSCALL(openat, FD_STAT_OPEN)

@@ -124,4 +124,65 @@ static __always_inline __u64 kscope_task_cgroup_id(struct task_struct *t)
 	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 }
 
+/* Hook-independent views of a syscall's return value, none needing BTF or
+ * CO-RE (so fd and vfs load on a kernel without BTF through tracepoints or
+ * kprobes). Syscall exit tracepoint records: ret at offset 16 in every
+ * kernel's format file (common fields, __syscall_nr, ret). */
+struct kscope_sys_exit {
+	__u64 common;
+	long syscall_nr;
+	long ret;
+};
+
+/* x86-64 struct pt_regs, the uapi layout (stable): a kretprobe's return
+ * value is in ax, a kprobe's first argument in di. */
+struct kscope_regs {
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di;
+};
+
+/* Every variant of one syscall hook, so a module names each syscall once:
+ *   tp_exit__<sc> / tp_enter__<sc>   syscall tracepoints (attach tracepoint)
+ *   fexit__<sc>   / fentry__<sc>     the syscall's kernel function (fentry)
+ *   kret__<sc>    / kprobe__<sc>     the same function (kprobe)
+ * exit side for mode "return", enter side for mode "entry". fentry and
+ * kprobe programs carry no target: user space resolves <sc> to the running
+ * kernel's function (__x64_sys_<sc>, ...) before load. on_return is an
+ * expression over `long ret`; on_call an expression. */
+#define KSCOPE_SYSCALL_RETURN(sc, on_return)                          \
+	SEC("tracepoint/syscalls/sys_exit_" #sc)                      \
+	int tp_exit__##sc(struct kscope_sys_exit *ctx)                \
+	{                                                             \
+		long ret = ctx->ret;                                  \
+		return on_return;                                     \
+	}                                                             \
+	SEC("fexit")                                                  \
+	int BPF_PROG(fexit__##sc, void *regs, long ret)               \
+	{                                                             \
+		return on_return;                                     \
+	}                                                             \
+	SEC("kretprobe")                                              \
+	int kret__##sc(struct kscope_regs *ctx)                       \
+	{                                                             \
+		long ret = ctx->ax;                                   \
+		return on_return;                                     \
+	}
+#define KSCOPE_SYSCALL_CALL(sc, on_call)                              \
+	SEC("tracepoint/syscalls/sys_enter_" #sc)                     \
+	int tp_enter__##sc(void *ctx)                                 \
+	{                                                             \
+		return on_call;                                       \
+	}                                                             \
+	SEC("fentry")                                                 \
+	int BPF_PROG(fentry__##sc)                                    \
+	{                                                             \
+		return on_call;                                       \
+	}                                                             \
+	SEC("kprobe")                                                 \
+	int kprobe__##sc(void *ctx)                                   \
+	{                                                             \
+		return on_call;                                       \
+	}
+#define KSCOPE_SYSCALL(sc, on_return, on_call) \
+	KSCOPE_SYSCALL_RETURN(sc, on_return) KSCOPE_SYSCALL_CALL(sc, on_call)
+
 char LICENSE[] SEC("license") = "GPL";

@@ -1,7 +1,11 @@
 /* process module: processes and threads created, fork errors, task exits,
  * tasks released, and an iter/task program that lists zombie processes.
- * Variants: tpbtf__* (BTF tracepoints, every mode), tp_exit__* (syscall exit
- * tracepoints for fork errors: mode "return" only), iter__* (every mode). */
+ * Task events, one variant per attach family, in every mode:
+ *   tpbtf__sched_process_{fork,exit,free}   BTF tracepoints (tracepoint)
+ *   fentry_fn__<function>                   the functions holding those
+ *   kprobe_fn__<function>                   tracepoints (fentry, kprobe)
+ * Fork errors: KSCOPE_SYSCALL_RETURN on fork, vfork, clone, clone3 (mode
+ * "return" only). iter__zombies runs in every family. */
 #include "vmlinux.h"
 #include "process.h"
 
@@ -17,38 +21,107 @@ static __always_inline void count(struct process_stats *s, enum process_stat sta
 		kscope_add(&s->v[stat], 1);
 }
 
-/* The child's pid equals its tgid exactly when it leads a new thread group
- * (no CLONE_THREAD): that, not the clone flags or the parent, tells a new
+/* A new task, counted for its parent (current, which made it). The child's
+ * pid equals its tgid exactly when it leads a new thread group (no
+ * CLONE_THREAD): that, not the clone flags or the parent, tells a new
  * process from a new thread. */
+static __always_inline void count_created(struct task_struct *child)
+{
+	if (kscope_skip_task(child))
+		return;
+	count(kscope_current_stats(), BPF_CORE_READ(child, pid) == BPF_CORE_READ(child, tgid)
+					      ? PROCESS_STAT_PROCESS_CREATED
+					      : PROCESS_STAT_THREAD_CREATED);
+}
+
+/* current is the exiting task. */
+static __always_inline void count_exit(struct task_struct *task)
+{
+	if (!kscope_skip_task(task))
+		count(kscope_current_stats(), PROCESS_STAT_TASK_EXITS);
+}
+
+/* The task_struct is finally released (after the parent reaped it, or at
+ * once for autoreaped threads). Runs from an RCU callback: current is
+ * anyone, so use the task's own cgroup (task->cgroups stays valid until the
+ * task_struct is put). */
+static __always_inline void count_released(struct task_struct *task)
+{
+	if (!kscope_skip_task(task))
+		count(kscope_stats_for(attribute_cgroup ? kscope_task_cgroup_id(task) : 0),
+		      PROCESS_STAT_TASK_RELEASED);
+}
+
+/* delayed_put_task_struct() gets &task->rcu. */
+static __always_inline struct task_struct *task_of_rcu(void *rhp)
+{
+	return (void *)((unsigned long)rhp - bpf_core_field_offset(struct task_struct, rcu));
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tpbtf__sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	if (kscope_skip_task(child))
-		return 0;
-	/* Attributed to the parent (current), which made it. */
-	count(kscope_current_stats(), child->pid == child->tgid ? PROCESS_STAT_PROCESS_CREATED
-								: PROCESS_STAT_THREAD_CREATED);
+	count_created(child);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(tpbtf__sched_process_exit, struct task_struct *task)
 {
-	if (!kscope_skip_task(task)) /* current is the exiting task */
-		count(kscope_current_stats(), PROCESS_STAT_TASK_EXITS);
+	count_exit(task);
 	return 0;
 }
 
-/* Fires when the task_struct is finally released (after the parent reaped
- * it, or at once for autoreaped threads). */
 SEC("tp_btf/sched_process_free")
 int BPF_PROG(tpbtf__sched_process_free, struct task_struct *task)
 {
-	/* Runs from an RCU callback: current is anyone, so use the task's own
-	 * cgroup (task->cgroups stays valid until the task_struct is put). */
-	if (!kscope_skip_task(task))
-		count(kscope_stats_for(attribute_cgroup ? kscope_task_cgroup_id(task) : 0),
-		      PROCESS_STAT_TASK_RELEASED);
+	count_released(task);
+	return 0;
+}
+
+/* kernel_clone() calls wake_up_new_task(child) right after the
+ * sched_process_fork tracepoint; do_exit() holds sched_process_exit; the
+ * RCU callback delayed_put_task_struct() holds sched_process_free. */
+SEC("fentry")
+int BPF_PROG(fentry_fn__wake_up_new_task, struct task_struct *child)
+{
+	count_created(child);
+	return 0;
+}
+
+SEC("fentry")
+int BPF_PROG(fentry_fn__do_exit, long code)
+{
+	/* Not bpf_get_current_task_btf(): 5.10 lacks it. */
+	count_exit((struct task_struct *)bpf_get_current_task());
+	return 0;
+}
+
+SEC("fentry")
+int BPF_PROG(fentry_fn__delayed_put_task_struct, void *rhp)
+{
+	count_released(task_of_rcu(rhp));
+	return 0;
+}
+
+SEC("kprobe")
+int kprobe_fn__wake_up_new_task(struct kscope_regs *ctx)
+{
+	count_created((struct task_struct *)ctx->di);
+	return 0;
+}
+
+SEC("kprobe")
+int kprobe_fn__do_exit(void *ctx)
+{
+	count_exit((struct task_struct *)bpf_get_current_task());
+	return 0;
+}
+
+SEC("kprobe")
+int kprobe_fn__delayed_put_task_struct(struct kscope_regs *ctx)
+{
+	count_released(task_of_rcu((void *)ctx->di));
 	return 0;
 }
 
@@ -67,17 +140,12 @@ static __always_inline int count_create_return(long ret)
 	return 0;
 }
 
-#define CREATE_EXIT(sc)                                          \
-	SEC("tracepoint/syscalls/sys_exit_" #sc)                 \
-	int tp_exit__##sc(struct trace_event_raw_sys_exit *ctx)  \
-	{                                                        \
-		return count_create_return(ctx->ret);            \
-	}
+#define CREATE_SYSCALL(sc) KSCOPE_SYSCALL_RETURN(sc, count_create_return(ret))
 
-CREATE_EXIT(fork)
-CREATE_EXIT(vfork)
-CREATE_EXIT(clone)
-CREATE_EXIT(clone3)
+CREATE_SYSCALL(fork)
+CREATE_SYSCALL(vfork)
+CREATE_SYSCALL(clone)
+CREATE_SYSCALL(clone3)
 
 /* Zombie processes, exactly, at the moment of the sample: thread-group
  * leaders whose exit_state is EXIT_ZOMBIE and whose group has no live thread

@@ -1,5 +1,5 @@
 /* vfs module: read/write calls, errors, bytes and size histograms; unlinks;
- * fsyncs. Same variant naming as fd.bpf.c (tp_exit__*, tp_enter__*). */
+ * fsyncs. Every syscall has every variant (KSCOPE_SYSCALL in kscope.bpf.h). */
 #include "vmlinux.h"
 #include "vfs.h"
 
@@ -58,26 +58,11 @@ static __always_inline int count_io(bool write, long ret)
 	return 0;
 }
 
-#define VFS_ENTER(sc, calls)                       \
-	SEC("tracepoint/syscalls/sys_enter_" #sc)  \
-	int tp_enter__##sc(void *ctx)              \
-	{                                          \
-		return count_call(calls);          \
-	}
-#define VFS_EXIT(sc, calls, errors)                                \
-	SEC("tracepoint/syscalls/sys_exit_" #sc)                   \
-	int tp_exit__##sc(struct trace_event_raw_sys_exit *ctx)    \
-	{                                                          \
-		return count_return(calls, errors, ctx->ret);      \
-	}
-#define VFS_IO(sc, write)                                        \
-	SEC("tracepoint/syscalls/sys_exit_" #sc)                 \
-	int tp_exit__##sc(struct trace_event_raw_sys_exit *ctx)  \
-	{                                                        \
-		return count_io(write, ctx->ret);                \
-	}                                                        \
-	VFS_ENTER(sc, (write) ? VFS_STAT_WRITE_CALLS : VFS_STAT_READ_CALLS)
-#define VFS_SYSCALL(sc, stat) VFS_EXIT(sc, stat##_CALLS, stat##_ERRORS) VFS_ENTER(sc, stat##_CALLS)
+#define VFS_IO(sc, write) \
+	KSCOPE_SYSCALL(sc, count_io(write, ret), \
+		       count_call((write) ? VFS_STAT_WRITE_CALLS : VFS_STAT_READ_CALLS))
+#define VFS_SYSCALL(sc, stat) \
+	KSCOPE_SYSCALL(sc, count_return(stat##_CALLS, stat##_ERRORS, ret), count_call(stat##_CALLS))
 
 VFS_IO(read, false)
 VFS_IO(readv, false)

@@ -5,12 +5,14 @@
 #include <prometheus/registry.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "collector.h"
 #include "config.h"
+#include "log.h"
 
 namespace kscope::test {
 
@@ -27,15 +29,36 @@ inline std::optional<std::string> bpf_unavailable() {
     if (auto why = ::kscope::test::bpf_unavailable()) GTEST_SKIP() << *why; \
   } while (0)
 
-// One collector, counting only this process (and its children).
+// The attach family the BPF tests use: KSCOPE_TEST_ATTACH (auto, fentry,
+// kprobe, tracepoint; the kernel matrix in test/vm runs every one), or auto.
+inline Attach test_attach() {
+  const char* env = getenv("KSCOPE_TEST_ATTACH");
+  if (!env || !*env) return Attach::kAuto;
+  auto a = parse_attach(env);
+  if (!a) throw std::invalid_argument(std::string("KSCOPE_TEST_ATTACH: unknown family ") + env);
+  return *a;
+}
+
+// One collector, counting only this process (and its children), attached
+// with test_attach() unless `attach` says otherwise.
 struct Probe {
-  Probe(const std::string& module, Mode mode) {
+  Probe(const std::string& module, Mode mode, std::optional<Attach> attach = std::nullopt,
+        const std::string& btf_path = "") {
+    route_libbpf_log();  // libbpf's details only at debug level, as in kscope
     config = default_config(collector_names());
     config.mode = mode;
+    config.modules[module].attach = attach.value_or(test_attach());
+    if (!btf_path.empty()) config.btf_path = btf_path;
     CollectorContext ctx{registry, config, static_cast<uint32_t>(getpid())};
     collector = collector_factories().at(module)(ctx);
     collector->start();
+    // An explicit family either attaches or throws: never another one.
+    Attach wanted = config.modules[module].attach;
+    if (wanted != Attach::kAuto) {
+      EXPECT_EQ(family(), attach_name(wanted));
+    }
   }
+  const std::string& family() const { return collector->attachment().family; }
   // Value of a counter or gauge without labels; nullopt when the family is absent.
   std::optional<double> value(const std::string& name) {
     for (const auto& f : registry.Collect()) {

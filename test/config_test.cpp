@@ -72,9 +72,12 @@ TEST(ConfigTest, FullConfig) {
   EXPECT_EQ(c.attribution, Attribution::kNone);
   EXPECT_EQ(c.max_cgroups, 20u);
   EXPECT_EQ(c.pods_log_dir, "/srv/pods");
+  EXPECT_EQ(c.btf_path, "/srv/btf/vmlinux");
   EXPECT_FALSE(c.module_enabled("fd"));
   EXPECT_TRUE(c.module_enabled("vfs"));
   EXPECT_FALSE(c.module_enabled("process"));  // YAML 1.1 "no"
+  EXPECT_EQ(c.module_attach("vfs"), Attach::kKprobe);
+  EXPECT_EQ(c.module_attach("fd"), Attach::kAuto);  // the default
 }
 
 TEST(ConfigTest, PartialConfigKeepsDefaultsAndListsEveryModule) {
@@ -203,10 +206,12 @@ TEST(ConfigTest, ToYamlFormat) {
             "attribution: cgroup\n"
             "max_cgroups: 500\n"
             "pods_log_dir: /var/log/pods\n"
+            "btf_path: /sys/kernel/btf/vmlinux\n"
+            "bpf_stats: false\n"
             "modules:\n"
-            "  fd: {enabled: true}\n"
-            "  process: {enabled: true}\n"
-            "  vfs: {enabled: false}\n");
+            "  fd: {enabled: true, attach: auto}\n"
+            "  process: {enabled: true, attach: auto}\n"
+            "  vfs: {enabled: false, attach: auto}\n");
 }
 
 TEST(ConfigTest, ToYamlIntervals) {
@@ -228,7 +233,11 @@ TEST(ConfigTest, ToYamlRoundTrips) {
   EXPECT_EQ(back.sample_interval, c.sample_interval);
   EXPECT_EQ(back.mode, c.mode);
   ASSERT_EQ(back.modules.size(), c.modules.size());
-  for (const auto& [name, m] : c.modules) EXPECT_EQ(back.module_enabled(name), m.enabled) << name;
+  EXPECT_EQ(back.btf_path, c.btf_path);
+  for (const auto& [name, m] : c.modules) {
+    EXPECT_EQ(back.module_enabled(name), m.enabled) << name;
+    EXPECT_EQ(back.module_attach(name), m.attach) << name;
+  }
 }
 
 // Each bad fixture must fail with "<path>:<line>: <key>: ..." plus a helpful problem text.
@@ -259,11 +268,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"bad_unknown_key.yaml", 2, "interval",
                 "unknown key; allowed keys: sample_interval, mode, attribution, max_cgroups, "
-                "pods_log_dir, modules"},
+                "pods_log_dir, btf_path, bpf_stats, modules"},
         BadCase{"bad_unknown_module.yaml", 3, "modules.tcp",
                 "unknown module; known modules: fd, process, vfs"},
         BadCase{"bad_module_key.yaml", 4, "modules.fd.enbled",
-                "unknown key; allowed keys: enabled"},
+                "unknown key; allowed keys: enabled, attach"},
+        BadCase{"bad_attach.yaml", 3, "modules.fd.attach",
+                "expected one of auto, fentry, kprobe, tracepoint, got \"trampoline\""},
         BadCase{"bad_enabled_type.yaml", 4, "modules.vfs.enabled",
                 "expected true or false, got \"maybe\""},
         BadCase{"bad_enabled_empty.yaml", 3, "modules.vfs.enabled",
@@ -305,7 +316,7 @@ TEST(BadConfigFixturesTest, EveryBadFixtureIsCovered) {
     std::string msg = error_of([&] { load_config_file(entry.path().string(), kModules); });
     EXPECT_FALSE(msg.empty()) << name;
   }
-  EXPECT_EQ(count, 21);
+  EXPECT_EQ(count, 22);
 }
 
 }  // namespace

@@ -238,7 +238,12 @@ TEST_F(Running, AttributionNoneGivesNodeTotalsWithoutLabels) {
   auto after = settle();
   ASSERT_TRUE(after.count("kscope_fd_open_calls_total"));
   EXPECT_GE(after["kscope_fd_open_calls_total"] - before_["kscope_fd_open_calls_total"], 300);
-  for (const auto& [name, _] : after) EXPECT_EQ(name.find("cgroup"), std::string::npos) << name;
+  // No cgroup label and no kscope_cgroup_* family (kscope_bpf_map_bytes
+  // still names each probe's one-entry cgroup_stats map).
+  for (const auto& [name, _] : after) {
+    EXPECT_EQ(name.find("cgroup=\""), std::string::npos) << name;
+    EXPECT_FALSE(name.starts_with("kscope_cgroup")) << name;
+  }
 }
 
 // Without a cgroup2 mount (here: unmounted in a private mount namespace),
@@ -492,6 +497,31 @@ TEST(WebConfig, TlsOnThisCivetwebFailsWithAClearMessage) {
     EXPECT_NE(k.log().find("TLS is unavailable"), std::string::npos) << k.log();
   }
   std::filesystem::remove_all(dir);
+}
+
+// A kernel without BTF (btf_path at a missing file): fd and vfs still run
+// and count, process is down with the reason in one log line.
+TEST(NoBtf, FdAndVfsRunProcessIsDownWithTheReason) {
+  KSCOPE_REQUIRE_BPF();
+  std::string config = std::filesystem::temp_directory_path() /
+                       ("kscope-nobtf-" + std::to_string(getpid()) + ".yml");
+  std::ofstream(config) << "btf_path: /nonexistent/kscope/vmlinux\nattribution: none\n";
+  Child k({kBinary, "--web.listen-address=127.0.0.1:0", "--config.file=" + config});
+  auto port = k.port();
+  ASSERT_TRUE(port) << k.log();
+  auto before = scrape_after_samples(*port, 0, 1);
+  for (int i = 0; i < 200; i++) close(open("/dev/null", O_RDONLY));
+  auto after = scrape_after_samples(*port, before["kscope_samples_total"], 1);
+  EXPECT_EQ(after["kscope_probe_up{probe=\"fd\"}"], 1) << k.log();
+  EXPECT_EQ(after["kscope_probe_up{probe=\"vfs\"}"], 1) << k.log();
+  EXPECT_EQ(after["kscope_probe_up{probe=\"process\"}"], 0) << k.log();
+  EXPECT_GE(after["kscope_fd_open_calls_total"] - before["kscope_fd_open_calls_total"], 200);
+  EXPECT_NE(k.log().find("process: no attach family works: fentry: needs kernel BTF, which "
+                         "/nonexistent/kscope/vmlinux should hold: No such file or directory"),
+            std::string::npos)
+      << k.log();
+  EXPECT_EQ(k.stop(), 0);
+  std::filesystem::remove(config);
 }
 
 }  // namespace

@@ -71,7 +71,6 @@ TEST(FdProbe, EntryModeCountsCallsAndHasNoErrorMetrics) {
   EXPECT_EQ(p.delta("kscope_fd_open_calls_total", opens), 53);
   EXPECT_FALSE(p.value("kscope_fd_open_errors_total").has_value());
   EXPECT_FALSE(p.value("kscope_fd_close_errors_total").has_value());
-  EXPECT_EQ(p.collector->attach_kinds(), (std::set<std::string>{"tracepoint"}));
 }
 
 }  // namespace

@@ -30,20 +30,22 @@ int Fd::release() {
 
 std::string attach_kind(const bpf_program* prog) {
   std::string sec = bpf_program__section_name(prog);
+  // "fentry" alone: the target is set from user space; "fentry/<fn>": fixed.
+  std::string head = sec.substr(0, sec.find('/'));
   static const std::pair<const char*, const char*> kinds[] = {
-      {"tracepoint/", "tracepoint"},
-      {"tp/", "tracepoint"},
-      {"tp_btf/", "tp_btf"},
-      {"raw_tp/", "raw_tracepoint"},
-      {"raw_tracepoint/", "raw_tracepoint"},
-      {"fentry/", "fentry"},
-      {"fexit/", "fexit"},
-      {"kprobe/", "kprobe"},
-      {"kretprobe/", "kretprobe"},
-      {"iter/", "iter"},
+      {"tracepoint", "tracepoint"},
+      {"tp", "tracepoint"},
+      {"tp_btf", "tp_btf"},
+      {"raw_tp", "raw_tracepoint"},
+      {"raw_tracepoint", "raw_tracepoint"},
+      {"fentry", "fentry"},
+      {"fexit", "fexit"},
+      {"kprobe", "kprobe"},
+      {"kretprobe", "kretprobe"},
+      {"iter", "iter"},
   };
-  for (const auto& [prefix, kind] : kinds)
-    if (sec.starts_with(prefix)) return kind;
+  for (const auto& [name, kind] : kinds)
+    if (head == name) return kind;
   return sec;
 }
 
@@ -57,7 +59,7 @@ void keep_only(bpf_object* obj, const std::vector<std::string>& prefixes) {
   }
 }
 
-Attachment attach_all(bpf_object* obj, const std::string& module) {
+Attachment attach_all(bpf_object* obj, const std::map<std::string, std::string>& kprobe_targets) {
   Attachment a;
   bpf_program* prog;
   bpf_object__for_each_program(prog, obj) {
@@ -65,24 +67,22 @@ Attachment attach_all(bpf_object* obj, const std::string& module) {
     std::string kind = attach_kind(prog);
     if (kind == "tracepoint") ensure_tracefs();
     std::string name = bpf_program__name(prog);
-    bpf_link* link = bpf_program__attach(prog);
+    bpf_link* link = nullptr;
+    std::string where = bpf_program__section_name(prog);
+    if (auto t = kprobe_targets.find(name); t != kprobe_targets.end()) {
+      where = kind + " " + t->second;
+      link = bpf_program__attach_kprobe(prog, kind == "kretprobe", t->second.c_str());
+    } else {
+      link = bpf_program__attach(prog);
+    }
     if (!link) {
       int err = errno;
-      throw Error(module + ": attach " + name + " (" + bpf_program__section_name(prog) + ")", err);
+      throw Error("attach " + name + " (" + where + ")", err);
     }
     a.links.emplace(name, LinkPtr(link));
     if (kind != "iter") a.kinds.insert(kind);
   }
   return a;
-}
-
-std::string load_hint(int err) {
-  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-    return " (the kernel has no BTF at /sys/kernel/btf/vmlinux; CO-RE needs "
-           "CONFIG_DEBUG_INFO_BTF=y)";
-  if (err == -EPERM || err == EPERM || err == -EACCES || err == EACCES)
-    return "loading BPF needs root, or CAP_BPF and CAP_PERFMON";
-  return "";
 }
 
 std::vector<uint64_t> sum_percpu(const std::vector<uint64_t>& values, size_t ncpus, size_t n) {

@@ -40,8 +40,9 @@ class Fd {
   int fd_ = -1;
 };
 
-// The kind of hook a program is, from its section: "tracepoint", "tp_btf",
-// "raw_tracepoint", "fentry", "fexit", "kprobe", "kretprobe", "iter".
+// The kind of hook a program is, from its section ("fentry" or
+// "fentry/<fn>"): "tracepoint", "tp_btf", "raw_tracepoint", "fentry",
+// "fexit", "kprobe", "kretprobe", "iter".
 std::string attach_kind(const bpf_program* prog);
 
 // Before load: only programs whose name starts with one of `prefixes` stay
@@ -51,15 +52,14 @@ void keep_only(bpf_object* obj, const std::vector<std::string>& prefixes);
 struct Attachment {
   std::map<std::string, LinkPtr> links;  // by program name
   std::set<std::string> kinds;           // attach_kind() of each, "iter" excluded
+  std::string family;                    // "fentry", "kprobe" or "tracepoint"
+  std::vector<std::string> refused;      // under auto: "<family>: <why>" of each tried first
 };
 
-// After load: attaches every loaded program. Mounts tracefs first when a
-// syscall tracepoint needs it. Throws Error naming module and program.
-Attachment attach_all(bpf_object* obj, const std::string& module);
-
-// Why loading a BPF object may have failed with err, or "" when nothing
-// more is known.
-std::string load_hint(int err);
+// After load: attaches every loaded program, kprobe programs to the
+// function kprobe_targets names for them (resolve_targets). Mounts tracefs
+// first when a syscall tracepoint needs it. Throws Error naming the program.
+Attachment attach_all(bpf_object* obj, const std::map<std::string, std::string>& kprobe_targets);
 
 // Sums element `key` of a per-CPU array whose value is n u64 counters, over
 // all possible CPUs. Throws Error.

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "bpf/attach.h"
 #include "bpf/error.h"
 #include "cgroup_rmdir.skel.h"
 
@@ -12,7 +13,7 @@ namespace kscope {
 RmdirWatch::RmdirWatch() : skel_(cgroup_rmdir_bpf__open(), cgroup_rmdir_bpf__destroy) {
   if (!skel_) throw Error("cgroup removal watch: open BPF object", errno);
   if (int err = cgroup_rmdir_bpf__load(skel_.get()))
-    throw Error("cgroup removal watch: load", err, load_hint(err));
+    throw Error("cgroup removal watch: load", err, load_hint(Attach::kTracepoint, err));
   link_.reset(bpf_program__attach(skel_->progs.tpbtf__cgroup_rmdir));
   if (!link_) throw Error("cgroup removal watch: attach tp_btf/cgroup_rmdir", errno);
 }

@@ -19,7 +19,8 @@ class FdCollector : public Collector {
   explicit FdCollector(const CollectorContext& ctx) : ctx_(ctx) {}
   void start() override;
   void sample() override;
-  std::set<std::string> attach_kinds() const override { return attachment_.kinds; }
+  void sample_kernel_usage() override { stats_->sample_kernel_usage(); }
+  const Attachment& attachment() const override { return attachment_; }
 
  private:
   CollectorContext ctx_;

@@ -46,7 +46,8 @@ ModuleStats::ModuleStats(const std::string& probe, bpf_object* obj, size_t words
       cgroup_fd_(map_fd(obj, "cgroup_stats")),
       overflow_fd_(map_fd(obj, "overflow_events")),
       publisher_(std::make_shared<StatsPublisher>(ctx.registry, counters, histograms,
-                                                  ctx.config.mode, attribution_ != nullptr)) {
+                                                  ctx.config.mode, attribution_ != nullptr)),
+      kernel_usage_(ctx.registry, probe, obj, ctx.config.bpf_stats) {
   if (!attribution_) return;
   uint64_t key = KSCOPE_OVERFLOW_CGROUP;
   std::vector<uint64_t> zeros(static_cast<size_t>(libbpf_num_possible_cpus()) * words_, 0);
@@ -78,6 +79,8 @@ ModuleStats::ModuleStats(const std::string& probe, bpf_object* obj, size_t words
     if (auto p = weak.lock()) p->remove_label(label);
   });
 }
+
+void ModuleStats::sample_kernel_usage() { kernel_usage_.update(); }
 
 void ModuleStats::sample() {
   if (!attribution_) {

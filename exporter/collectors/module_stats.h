@@ -1,6 +1,7 @@
 // What every probe module does with the maps probes/kscope.bpf.h gives it
 // (stats, cgroup_stats, overflow_events): size them, read them each
-// sample, publish node-wide or per cgroup, delete removed cgroups' entries.
+// sample, publish node-wide or per cgroup, delete removed cgroups' entries;
+// and what the module's maps and programs cost in the kernel.
 #pragma once
 
 #include <bpf/libbpf.h>
@@ -11,6 +12,7 @@
 #include <span>
 #include <string>
 
+#include "bpf/kernel_usage.h"
 #include "collector.h"
 #include "metrics.h"
 
@@ -22,10 +24,12 @@ class ModuleStats {
   // node-wide). Returns whether the kernel side should attribute.
   static bool configure(bpf_object* obj, const CollectorContext& ctx);
 
-  // After load: inserts the overflow key, registers the families.
+  // After load: inserts the overflow key, registers the families (and
+  // kscope_bpf_* for obj's maps and programs, labeled probe).
   ModuleStats(const std::string& probe, bpf_object* obj, size_t words, const CollectorContext& ctx,
               std::span<const CounterSpec> counters, std::span<const HistogramSpec> histograms);
   void sample();
+  void sample_kernel_usage();
 
  private:
   std::string probe_;
@@ -33,6 +37,7 @@ class ModuleStats {
   CgroupAttribution* attribution_;
   int stats_fd_, cgroup_fd_, overflow_fd_;
   std::shared_ptr<StatsPublisher> publisher_;
+  KernelUsage kernel_usage_;
   prometheus::Gauge* entries_ = nullptr;
   prometheus::Counter* overflow_ = nullptr;
   uint64_t overflow_last_ = 0;

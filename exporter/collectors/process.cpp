@@ -32,8 +32,8 @@ constexpr std::array<CounterSpec, 5> kCounters{{
 }  // namespace
 
 void ProcessCollector::start() {
-  skel_.reset(open_skeleton(process_bpf__open, "process"));
-  attachment_ = load_and_attach(skel_.get(), "process", ctx_, process_bpf__load);
+  attachment_ = load_and_attach(
+      skel_, SkeletonOps<process_bpf>{process_bpf__open_opts, process_bpf__load}, "process", ctx_);
   zombie_iter_ = attachment_.links.at("iter__zombies").get();
   stats_.emplace("process", skel_->obj, PROCESS_STAT_MAX, ctx_, kCounters,
                  std::span<const HistogramSpec>{});

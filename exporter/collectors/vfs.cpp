@@ -48,8 +48,8 @@ constexpr std::array<HistogramSpec, 2> kHistograms{{
 }  // namespace
 
 void VfsCollector::start() {
-  skel_.reset(open_skeleton(vfs_bpf__open, "vfs"));
-  attachment_ = load_and_attach(skel_.get(), "vfs", ctx_, vfs_bpf__load);
+  attachment_ =
+      load_and_attach(skel_, SkeletonOps<vfs_bpf>{vfs_bpf__open_opts, vfs_bpf__load}, "vfs", ctx_);
   stats_.emplace("vfs", skel_->obj, kStatsWords, ctx_, kCounters, kHistograms);
 }
 

@@ -257,7 +257,7 @@ class FloorHooks : public Variant {
     if (int err = floor_bpf__load(skel_.get()); err != 0)
       throw std::runtime_error("load floor.bpf.o: " + std::string(strerror(-err)));
   }
-  void attach() override { attachment_ = attach_all(skel_->obj, name()); }
+  void attach() override { attachment_ = attach_all(skel_->obj, {}); }
   void detach() override { attachment_ = {}; }
   std::string read_prog() const override {
     return prefix_ == "raw__" ? "raw__sys_exit" : prefix_ + "read";
@@ -274,10 +274,11 @@ class FloorHooks : public Variant {
 // default), without the HTTP server and the sampler.
 class KscopeProbes : public Variant {
  public:
-  KscopeProbes(std::string name, Mode mode, bool per_cgroup = false)
+  KscopeProbes(std::string name, Mode mode, bool per_cgroup = false, Attach attach = Attach::kAuto)
       : Variant(std::move(name)), mode_(mode), per_cgroup_(per_cgroup) {
     config_ = default_config(collector_names());
     config_.mode = mode;
+    for (auto& [_, module] : config_.modules) module.attach = attach;
     if (per_cgroup_ && !find_cgroup2_mount(read_text("/proc/self/mountinfo")))
       throw std::runtime_error(Variant::name() + ": no cgroup2 mount");
   }
@@ -306,6 +307,10 @@ class KscopeProbes : public Variant {
     registry_.reset();
   }
   std::string read_prog() const override {
+    // The vfs module's read hook in the family that attached.
+    std::string family = collectors_.size() > 1 ? collectors_[1]->attachment().family : "";
+    if (family == "fentry") return mode_ == Mode::kReturn ? "fexit__read" : "fentry__read";
+    if (family == "kprobe") return mode_ == Mode::kReturn ? "kret__read" : "kprobe__read";
     return mode_ == Mode::kReturn ? "tp_exit__read" : "tp_enter__read";
   }
 
@@ -600,6 +605,10 @@ void run_syscalls(const Options& o, Forker& forker, Report& rep) {
   variants.push_back(std::make_unique<NoHooks>());
   variants.push_back(try_variant<FloorHooks>(skipped, "floor", "exit__"));
   variants.push_back(try_variant<KscopeProbes>(skipped, "kscope", Mode::kReturn));
+  // Each attach family, where this kernel has it (auto's order: BENCHMARKS.md).
+  for (Attach a : {Attach::kFentry, Attach::kKprobe, Attach::kTracepoint})
+    variants.push_back(try_variant<KscopeProbes>(skipped, std::string("kscope-") + attach_name(a),
+                                                 Mode::kReturn, false, a));
   variants.push_back(try_variant<KscopeProbes>(skipped, "kscope-cgroup", Mode::kReturn, true));
   variants.push_back(try_variant<FloorHooks>(skipped, "floor-entry", "enter__"));
   variants.push_back(try_variant<FloorHooks>(skipped, "floor-raw", "raw__"));

@@ -1,0 +1,48 @@
+// Attach families: which of a module's programs each loads, which kernel
+// functions its fentry and kprobe programs hook on the running kernel, and
+// the order `attach: auto` tries them in.
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config.h"
+
+namespace kscope {
+
+// Program name prefixes of one family in one mode (see KSCOPE_SYSCALL in
+// probes/kscope.bpf.h and probes/process.bpf.c).
+std::vector<std::string> variant_prefixes(Attach family, Mode mode);
+
+// What auto tries, first choice first: the cheapest per traced call that
+// costs nothing elsewhere (figures in BENCHMARKS.md, "Attach families").
+const std::vector<Attach>& auto_order();
+
+// The kernel functions a program of a fentry or kprobe variant may hook, in
+// order of preference: <sc> of fexit__<sc> etc. is a syscall, whose x86-64
+// entry point is __x64_sys_<sc> (or, for SYSCALL_DEFINE0 syscalls whose
+// BTF lacks the alias, __do_sys_<sc>); <f> of *_fn__<f> is f itself. Empty
+// for programs of other kinds.
+std::vector<std::string> target_candidates(const std::string& program);
+
+// Before load, on an object whose variant is chosen (keep_only):
+// - refuses (Error) when a kept program needs kernel BTF (fentry, fexit,
+//   tp_btf, iter) and btf_path cannot be read;
+// - points every kept fentry/fexit program at the first candidate present
+//   in the kernel's BTF, and returns, for every kept kprobe program, the
+//   first candidate present in /proc/kallsyms (program name -> function).
+// Throws Error naming the program and the functions tried.
+std::map<std::string, std::string> resolve_targets(bpf_object* obj, const std::string& btf_path);
+
+// What to do about a load of family's programs that failed with err (an
+// errno, either sign), or "" when nothing more is known.
+std::string load_hint(Attach family, int err);
+
+// Why attaching family's programs may fail on this kernel whatever the
+// program, or "": kprobes need CONFIG_KPROBES.
+std::string attach_hint(Attach family);
+
+}  // namespace kscope
