@@ -31,8 +31,8 @@ fi
 status=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log")
 rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/fuzz.log")
-echo "$name: replayed $(ls "$corpus" | wc -l) inputs; fuzzed ${seconds} s: ${runs:-?} runs" \
-  "(${rate:-?}/s), $(ls "$work/new" | wc -l) new inputs in $work/new"
+echo "$name: replayed $(find "$corpus" -type f | wc -l) inputs; fuzzed ${seconds} s: ${runs:-?} runs" \
+  "(${rate:-?}/s), $(find "$work/new" -type f | wc -l) new inputs in $work/new"
 if [ "$status" -ne 0 ]; then
   tail -n 80 "$work/fuzz.log"
   show_findings
