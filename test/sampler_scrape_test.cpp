@@ -61,7 +61,7 @@ class FakeModule : public Collector {
     });
   }
   void start() override {}
-  std::set<std::string> attach_kinds() const override { return {"fake"}; }
+  const Attachment& attachment() const override { return attachment_; }
   void sample() override {
     std::lock_guard lock(mu_);
     ++samples_;
@@ -100,6 +100,7 @@ class FakeModule : public Collector {
 
  private:
   CgroupAttribution& attribution_;
+  Attachment attachment_;
   std::shared_ptr<StatsPublisher> publisher_;
   mutable std::mutex mu_;
   std::map<uint64_t, std::vector<uint64_t>> map_;
