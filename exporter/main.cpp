@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bpf/attach.h"
 #include "bpf/error.h"
 #include "bpf/kernel_usage.h"
 #include "cgroup/attribution.h"
@@ -33,12 +34,6 @@
 
 namespace kscope {
 namespace {
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
-}
 
 int run(const std::vector<std::string>& args, const std::string& program) {
   // Each scrape builds the whole exposition (megabytes with many cgroups)
@@ -146,7 +141,8 @@ int run(const std::vector<std::string>& args, const std::string& program) {
       collector->start();
       const Attachment& a = collector->attachment();
       state = {true, "attached via " + a.family};
-      if (!a.refused.empty()) state.detail += " (auto; refused " + join(a.refused, "; ") + ")";
+      if (config.module_attach(name) == Attach::kAuto)
+        state.detail += auto_choice_note(a.family, a.refused);
       self.probe_attached(name, {a.family});
       running.emplace(name, std::move(collector));
       log_info(name + ": " + state.detail);

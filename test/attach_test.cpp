@@ -36,6 +36,16 @@ TEST(AttachTargets, EachFamilyKeepsItsOwnPrograms) {
             (V{"tp_exit__", "tpbtf__", "iter__"}));
 }
 
+TEST(AttachTargets, AutoSaysWhyItDidNotTakeTheOthers) {
+  EXPECT_EQ(auto_choice_note("fentry", {}), "");
+  EXPECT_EQ(
+      auto_choice_note("tracepoint", {"fentry: load BPF programs: Operation not permitted"}),
+      " (auto; refused fentry: load BPF programs: Operation not permitted; not tried: kprobe, "
+      "ranked after tracepoint)");
+  EXPECT_EQ(auto_choice_note("kprobe", {"fentry: a", "tracepoint: b"}),
+            " (auto; refused fentry: a; tracepoint: b)");
+}
+
 // Opens and closes /dev/null n times; the fd module's deltas must be exactly n.
 void expect_counts_opens(Probe& p, int n) {
   p.collector->sample();

@@ -56,9 +56,9 @@ std::set<std::string> in_kallsyms(const std::set<std::string>& wanted) {
   return found;
 }
 
-std::string join(const std::vector<std::string>& items) {
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
   std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
   return out;
 }
 
@@ -70,7 +70,7 @@ std::vector<std::string> variant_prefixes(Attach family, Mode mode) {
 }
 
 const std::vector<Attach>& auto_order() {
-  static const std::vector<Attach> order{Attach::kFentry, Attach::kKprobe, Attach::kTracepoint};
+  static const std::vector<Attach> order{Attach::kFentry, Attach::kTracepoint, Attach::kKprobe};
   return order;
 }
 
@@ -137,6 +137,20 @@ std::map<std::string, std::string> resolve_targets(bpf_object* obj, const std::s
     targets.emplace(name, *it);
   }
   return targets;
+}
+
+std::string auto_choice_note(const std::string& chosen, const std::vector<std::string>& refused) {
+  std::vector<std::string> parts;
+  if (!refused.empty()) parts.push_back("refused " + join(refused, "; "));
+  std::vector<std::string> after;
+  bool past = false;
+  for (Attach a : auto_order()) {
+    if (past) after.push_back(attach_name(a));
+    past = past || chosen == attach_name(a);
+  }
+  if (!refused.empty() && !after.empty())
+    parts.push_back("not tried: " + join(after, ", ") + ", ranked after " + chosen);
+  return parts.empty() ? "" : " (auto; " + join(parts, "; ") + ")";
 }
 
 std::string load_hint(Attach family, int err) {

@@ -17,8 +17,8 @@ namespace kscope {
 // probes/kscope.bpf.h and probes/process.bpf.c).
 std::vector<std::string> variant_prefixes(Attach family, Mode mode);
 
-// What auto tries, first choice first: the cheapest per traced call that
-// costs nothing elsewhere (figures in BENCHMARKS.md, "Attach families").
+// What auto tries, first choice first: cheapest per traced call first
+// (fentry, tracepoint, kprobe; figures in BENCHMARKS.md, "Attach families").
 const std::vector<Attach>& auto_order();
 
 // The kernel functions a program of a fentry or kprobe variant may hook, in
@@ -36,6 +36,11 @@ std::vector<std::string> target_candidates(const std::string& program);
 //   first candidate present in /proc/kallsyms (program name -> function).
 // Throws Error naming the program and the functions tried.
 std::map<std::string, std::string> resolve_targets(bpf_object* obj, const std::string& btf_path);
+
+// How auto came to `chosen` (a family name), for the log: " (auto; refused
+// <why each family before it failed>; not tried: <those after it>, ranked
+// after <chosen>)", or "" when auto took its first choice.
+std::string auto_choice_note(const std::string& chosen, const std::vector<std::string>& refused);
 
 // What to do about a load of family's programs that failed with err (an
 // errno, either sign), or "" when nothing more is known.
