@@ -20,7 +20,8 @@ SelfMetrics::SelfMetrics(prometheus::Registry& registry, const BuildInfo& build)
                     .Register(registry)),
       attach_info_(prometheus::BuildGauge()
                        .Name("kscope_probe_attach_info")
-                       .Help("Kind of kernel hook that carries the probe module (always 1).")
+                       .Help("Attach family (fentry, kprobe or tracepoint) that carries the probe "
+                             "module (always 1).")
                        .Register(registry)),
       sample_duration_(
           prometheus::BuildHistogram()
