@@ -1,8 +1,9 @@
 # Sanitizers and fuzzing, run by ctest like every other test (so CI runs
 # them). Each configures and builds a nested clang tree under sanitize/ in
 # this build tree, only the targets it needs, then:
-#   sanitize_asan_{unit,bpf,e2e}: those suites under AddressSanitizer and
-#     UndefinedBehaviorSanitizer, leaks included (the e2e tests' kscope too);
+#   sanitize_asan_{unit,bpf,e2e,http_hardening}: those suites under
+#     AddressSanitizer and UndefinedBehaviorSanitizer, leaks included (the
+#     kscope they start too);
 #   sanitize_tsan_unit: the unit tests under ThreadSanitizer, among them the
 #     sampler/scrape and cgroup churn concurrency tests;
 #   fuzz_<target>: test/fuzz/<target>_fuzz replays its corpus, then fuzzes
@@ -25,8 +26,8 @@ function(_kscope_tree name options)
 endfunction()
 
 _kscope_tree(asan -DKSCOPE_SANITIZE=address,undefined
-             kscope kscope_unit_tests kscope_bpf_tests kscope_e2e_tests)
-foreach(suite unit bpf e2e)
+             kscope kscope_unit_tests kscope_bpf_tests kscope_e2e_tests kscope_http_hardening_tests)
+foreach(suite unit bpf e2e http_hardening)
   add_test(NAME sanitize_asan_${suite}
            COMMAND ${_scripts}/run_sanitized.sh ${_trees}/reports/asan_${suite}
                    ${_trees}/asan/test/kscope_${suite}_tests)
@@ -58,7 +59,8 @@ foreach(target config web_config cgroup_path)
 endforeach()
 
 set_tests_properties(sanitize_build_asan sanitize_asan_unit sanitize_asan_bpf sanitize_asan_e2e
-                     sanitize_build_tsan sanitize_tsan_unit PROPERTIES LABELS sanitize)
+                     sanitize_asan_http_hardening sanitize_build_tsan sanitize_tsan_unit
+                     PROPERTIES LABELS sanitize)
 set_tests_properties(sanitize_build_fuzz PROPERTIES LABELS fuzz)
 get_property(_tests DIRECTORY PROPERTY TESTS)
 foreach(t ${_tests})
