@@ -70,7 +70,8 @@ std::vector<process_zombie> ProcessCollector::list_zombies() {
     bytes.append(buf, static_cast<size_t>(n));
   }
   std::vector<process_zombie> zombies(bytes.size() / sizeof(process_zombie));
-  std::memcpy(zombies.data(), bytes.data(), zombies.size() * sizeof(process_zombie));
+  if (!zombies.empty())  // memcpy from or to null is undefined, even for 0 bytes
+    std::memcpy(zombies.data(), bytes.data(), zombies.size() * sizeof(process_zombie));
   return zombies;
 }
 
