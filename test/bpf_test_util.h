@@ -45,6 +45,9 @@ struct Probe {
   Probe(const std::string& module, Mode mode, std::optional<Attach> attach = std::nullopt,
         const std::string& btf_path = "") {
     route_libbpf_log();  // libbpf's details only at debug level, as in kscope
+    if (const char* level = getenv("KSCOPE_TEST_LOG_LEVEL")) {  // e.g. debug, in the VMs
+      if (auto l = parse_log_level(level)) set_log_level(*l);
+    }
     config = default_config(collector_names());
     config.mode = mode;
     config.modules[module].attach = attach.value_or(test_attach());

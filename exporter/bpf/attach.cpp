@@ -154,7 +154,12 @@ std::string auto_choice_note(const std::string& chosen, const std::vector<std::s
 }
 
 std::string load_hint(Attach family, int err) {
-  if (err != EPERM && err != -EPERM && err != EACCES && err != -EACCES) return "";
+  err = err < 0 ? -err : err;
+  // The verifier's refusal is EACCES (or EINVAL), a missing privilege EPERM.
+  if (err == EACCES || err == EINVAL)
+    return "the kernel refused a program (the verifier, or a feature it lacks): "
+           "--log.level=debug shows libbpf's log";
+  if (err != EPERM) return "";
   if (geteuid() != 0) return "loading BPF needs root, or CAP_BPF and CAP_PERFMON";
   if (family == Attach::kFentry)
     return "the kernel refuses BPF trampolines (fentry/fexit) even to root here";
