@@ -4,6 +4,7 @@
 #include <civetweb.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -264,7 +265,18 @@ WebServer::~WebServer() {
   // Exposer drops its handlers before civetweb stops listening, and a
   // scrape in between would get 404 (a failed scrape, not a retry).
   g_server.store(nullptr);
+  // Then the scrapes already admitted (past begin_request, on their way to
+  // or in the exposer's handler) finish: each holds a slot until
+  // end_request. Taking every slot waits for them, a second at most.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  int drained = 0;
+  while (drained < kMaxScrapes &&
+         g_scrape_slots.acquire_for(std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::max(deadline - std::chrono::steady_clock::now(),
+                      std::chrono::steady_clock::duration::zero()))))
+    drained++;
   exposer_.reset();
+  while (drained-- > 0) g_scrape_slots.release();  // for a next server in this process
 }
 
 void WebServer::add(const std::weak_ptr<prometheus::Collectable>& collectable,
