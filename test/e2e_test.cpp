@@ -9,10 +9,8 @@
 
 #include "bpf_test_util.h"
 #include "cgroup/metadata.h"
+#include "auth_util.h"
 #include "e2e_util.h"
-
-#include <crypt.h>
-#include <openssl/evp.h>
 
 namespace kscope::test {
 namespace {
@@ -411,22 +409,6 @@ INSTANTIATE_TEST_SUITE_P(Modes, Contract, ::testing::Values("return", "entry"));
 
 namespace kscope::test {
 namespace {
-
-std::string bcrypt_hash(const std::string& password) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof(salt));
-  crypt_data data{};
-  return crypt_r(password.c_str(), salt, &data);
-}
-
-std::string basic_auth_header(const std::string& user_password) {
-  std::string out(4 * ((user_password.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(user_password.data()),
-                          static_cast<int>(user_password.size()));
-  out.resize(static_cast<size_t>(n));
-  return "Authorization: Basic " + out + "\r\n";
-}
 
 // --web.config.file with basic_auth_users: every path needs the password,
 // and a real Prometheus scrapes with it.

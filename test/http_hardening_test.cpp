@@ -15,10 +15,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "auth_util.h"
 #include "e2e_util.h"
-
-#include <crypt.h>
-#include <openssl/evp.h>
 
 namespace kscope::test {
 namespace {
@@ -530,20 +528,6 @@ TEST_F(Hardening, GzipWhenAskedAndOnlyThen) {
   }
 }
 
-std::string bcrypt_hash(const std::string& password) {
-  crypt_data data{};
-  const char* setting = crypt_gensalt_rn("$2b$", 5, nullptr, 0, data.setting, sizeof(data.setting));
-  return crypt_r(password.c_str(), setting, &data);
-}
-
-std::string basic_auth(const std::string& user_password) {
-  std::string out(4 * ((user_password.size() + 2) / 3), '\0');
-  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                  reinterpret_cast<const unsigned char*>(user_password.data()),
-                  static_cast<int>(user_password.size()));
-  return "Authorization: Basic " + out + "\r\n";
-}
-
 // exporter-toolkit re-reads the web config for each new connection: a
 // changed password works at once, without a restart; a config that became
 // invalid leaves the last good one in force, and the log says why.
@@ -553,7 +537,8 @@ TEST(WebConfigReload, NewPasswordForTheNextConnectionAndInvalidKeepsTheLastGood)
   auto port = k.port();
   ASSERT_TRUE(port) << k.log();
   auto status_with = [&](const std::string& password) {
-    return fetch(*port, request("GET", "/api/status", "HTTP/1.1", basic_auth("prom:" + password)))
+    return fetch(*port,
+                 request("GET", "/api/status", "HTTP/1.1", basic_auth_header("prom:" + password)))
         .status;
   };
   EXPECT_EQ(status_with("old"), 200);
@@ -564,8 +549,9 @@ TEST(WebConfigReload, NewPasswordForTheNextConnectionAndInvalidKeepsTheLastGood)
   auto on_before = [&](const std::string& password) {
     auto deadline = Clock::now() + milliseconds(5000);
     std::string buffered;
-    if (!before.send_all(request("GET", "/api/status", "HTTP/1.1", basic_auth("prom:" + password)),
-                         deadline))
+    if (!before.send_all(
+            request("GET", "/api/status", "HTTP/1.1", basic_auth_header("prom:" + password)),
+            deadline))
       return 0;
     return read_response(before, deadline, false, buffered).status;
   };

@@ -6,9 +6,7 @@
 // see a counter go back; the last one must show the exact totals. The
 // `sanitize` tests also run this under ThreadSanitizer
 // (test/sanitize_tests.cmake).
-#include <crypt.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 #include <prometheus/text_serializer.h>
 #include <sys/stat.h>
 
@@ -23,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth_util.h"
 #include "cgroup/attribution.h"
 #include "cgroup_tree.h"
 #include "collector.h"
@@ -37,6 +36,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using test::basic_auth_header;
+using test::bcrypt_hash;
 
 constexpr std::array<CounterSpec, 2> kCounters{{
     {0, "t_calls_total", "Calls.", false},
@@ -108,22 +109,6 @@ class FakeModule : public Collector {
   uint64_t samples_ = 0;
 };
 
-std::string bcrypt(const std::string& password) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  EXPECT_NE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof(salt)), nullptr);
-  crypt_data data{};
-  return crypt_r(password.c_str(), salt, &data);
-}
-
-std::string basic_auth_header(const std::string& user_password) {
-  std::string out(4 * ((user_password.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(user_password.data()),
-                          static_cast<int>(user_password.size()));
-  out.resize(static_cast<size_t>(n));
-  return "Authorization: Basic " + out + "\r\n";
-}
-
 // Series of counters (and histogram counts and buckets) only go up between
 // two scrapes of one client; a series may vanish (its cgroup removed).
 void expect_monotonic(const std::map<std::string, double>& before,
@@ -154,7 +139,7 @@ TEST(SamplerScrape, ScrapesDuringSamplingSeeMonotonicCountersAndExactTotals) {
   for (const auto& path : steady) module.add(tree.add(path));
 
   WebConfig web_config;
-  web_config.users["prom"] = bcrypt("secret");
+  web_config.users["prom"] = bcrypt_hash("secret");
   WebServer web(
       "127.0.0.1:0", "/metrics",
       [] {
