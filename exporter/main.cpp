@@ -164,9 +164,10 @@ int run(const std::vector<std::string>& args, const std::string& program) {
     log_info(std::string("received ") + strsignal(sig) + ", detaching probes");
   }
   // Stop serving and detach the modules side by side: the kernel waits for
-  // RCU grace periods at each syscall tracepoint it leaves (tens of ms
-  // each), civetweb for its threads, and the waits of different threads
-  // overlap (SIGTERM to exit: 2-3 s before, 1.3-1.5 s here; RELIABILITY.md).
+  // RCU grace periods at each syscall tracepoint it leaves (~50 ms each, one
+  // at a time), civetweb for its threads, and the waits of different
+  // threads overlap (SIGTERM to exit: 2-3 s before, 1.1-1.3 s now;
+  // RELIABILITY.md).
   auto detach_start = std::chrono::steady_clock::now();
   {
     std::vector<std::jthread> stopping;

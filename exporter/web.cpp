@@ -66,13 +66,16 @@ constexpr auto kScrapeWait = std::chrono::seconds(5);
 
 // A counter of free slots. (Not std::counting_semaphore: libstdc++ 12's
 // release() wakes a waiter only when the count was 0, so under load waiters
-// slept through free slots for seconds.)
+// slept through free slots for seconds.) Closing it refuses the waiters at
+// once and waits for the holders: a stopping server must not keep a scrape
+// waiting kScrapeWait for a slot that will never come.
 class Slots {
  public:
-  explicit Slots(int n) : free_(n) {}
+  explicit Slots(int n) : n_(n), free_(n) {}
   bool acquire_for(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
-    if (!freed_.wait_for(lock, timeout, [&] { return free_ > 0; })) return false;
+    if (!changed_.wait_for(lock, timeout, [&] { return closed_ || free_ > 0; }) || closed_)
+      return false;
     free_--;
     return true;
   }
@@ -81,13 +84,26 @@ class Slots {
       std::lock_guard lock(mu_);
       free_++;
     }
-    freed_.notify_one();
+    changed_.notify_all();
+  }
+  // Refuses every waiter now and later; true once every slot is back.
+  bool close_and_drain(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    closed_ = true;
+    changed_.notify_all();
+    return changed_.wait_until(lock, deadline, [&] { return free_ == n_; });
+  }
+  void reopen() {  // for a next server in this process
+    std::lock_guard lock(mu_);
+    closed_ = false;
   }
 
  private:
   std::mutex mu_;
-  std::condition_variable freed_;
+  std::condition_variable changed_;
+  const int n_;
   int free_;
+  bool closed_ = false;
 };
 Slots g_scrape_slots(kMaxScrapes);
 // Whether this worker's request holds a slot: end_request runs on the same
@@ -170,8 +186,10 @@ int begin_request(mg_connection* conn) {
   if (uri == server->telemetry_path()) {
     if (!g_scrape_slots.acquire_for(kScrapeWait))
       return reply(conn, 503, "Service Unavailable", "text/plain",
-                   "too many scrapes at once (" + std::to_string(kMaxScrapes) + ")\n", head,
-                   "Retry-After: 1\r\n");
+                   g_server.load() == nullptr
+                       ? std::string("stopping\n")
+                       : "too many scrapes at once (" + std::to_string(kMaxScrapes) + ")\n",
+                   head, "Retry-After: 1\r\n");
     t_holds_scrape_slot = true;
     // The exposer answers GET only. Its length is known only by collecting,
     // so a HEAD gets the head without one (RFC 9110, 9.3.2 allows it).
@@ -266,17 +284,12 @@ WebServer::~WebServer() {
   // scrape in between would get 404 (a failed scrape, not a retry).
   g_server.store(nullptr);
   // Then the scrapes already admitted (past begin_request, on their way to
-  // or in the exposer's handler) finish: each holds a slot until
-  // end_request. Taking every slot waits for them, a second at most.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  int drained = 0;
-  while (drained < kMaxScrapes &&
-         g_scrape_slots.acquire_for(std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::max(deadline - std::chrono::steady_clock::now(),
-                      std::chrono::steady_clock::duration::zero()))))
-    drained++;
+  // or in the exposer's handler) finish, a second at most: each holds a
+  // slot until end_request. Those still waiting for a slot get 503 at once.
+  if (!g_scrape_slots.close_and_drain(std::chrono::steady_clock::now() + std::chrono::seconds(1)))
+    log_warn("web: a scrape still running after 1 s is cut by stopping");
   exposer_.reset();
-  while (drained-- > 0) g_scrape_slots.release();  // for a next server in this process
+  g_scrape_slots.reopen();
 }
 
 void WebServer::add(const std::weak_ptr<prometheus::Collectable>& collectable,

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <system_error>
+#include <thread>
 
 #include "bpf/error.h"
 #include "bpf/tracefs.h"
@@ -56,6 +58,17 @@ void keep_only(bpf_object* obj, const std::vector<std::string>& prefixes) {
     bool keep = false;
     for (const auto& p : prefixes) keep = keep || name.starts_with(p);
     bpf_program__set_autoload(prog, keep);
+  }
+}
+
+Attachment::~Attachment() {
+  std::vector<std::jthread> detaching;
+  for (auto& [name, link] : links) {
+    try {
+      detaching.emplace_back([l = std::move(link)]() mutable { l.reset(); });
+    } catch (const std::system_error&) {
+      link.reset();  // no thread to spare: here, one by one (if moved from, a no-op)
+    }
   }
 }
 
