@@ -18,14 +18,19 @@ inline std::string bcrypt_hash(const std::string& password) {
   return crypt_r(password.c_str(), salt, &data);
 }
 
-// "Authorization: Basic <base64 of user:password>\r\n".
-inline std::string basic_auth_header(const std::string& user_password) {
+// "Basic <base64 of user:password>": the Authorization header's value.
+inline std::string basic_credentials(const std::string& user_password) {
   std::string out(4 * ((user_password.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(user_password.data()),
                           static_cast<int>(user_password.size()));
   out.resize(static_cast<size_t>(n));
-  return "Authorization: Basic " + out + "\r\n";
+  return "Basic " + out;
+}
+
+// "Authorization: Basic <base64 of user:password>\r\n".
+inline std::string basic_auth_header(const std::string& user_password) {
+  return "Authorization: " + basic_credentials(user_password) + "\r\n";
 }
 
 }  // namespace kscope::test

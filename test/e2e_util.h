@@ -177,26 +177,32 @@ class Child {
     if (!exited_) kill(pid_, sig);
     return wait_exit();
   }
+  // Its exit status (-1 if killed by a signal), or -1 if still running after
+  // `timeout`. Looks at least once: a timeout of 0 polls.
   int wait_exit(std::chrono::seconds timeout = std::chrono::seconds(20)) {
     auto until = std::chrono::steady_clock::now() + timeout;
-    while (!exited_ && std::chrono::steady_clock::now() < until) {
+    while (!exited_) {
       int st;
       if (waitpid(pid_, &st, WNOHANG) == pid_) {
         exited_ = true;
         status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+      } else if (std::chrono::steady_clock::now() >= until) {
+        break;
       } else {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     }
     return exited_ ? status_ : -1;
   }
+  bool exited() const { return exited_; }
   // The port kscope logged ("... (port N) ..."), waiting for it to start.
   std::optional<int> port(std::chrono::seconds timeout = std::chrono::seconds(20)) {
     auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
       std::string l = log();
       if (auto at = l.find("(port "); at != std::string::npos) return std::stoi(l.substr(at + 6));
-      if (wait_exit(std::chrono::seconds(0)) != -1) return std::nullopt;
+      wait_exit(std::chrono::seconds(0));
+      if (exited_) return std::nullopt;  // died before listening
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return std::nullopt;

@@ -1,13 +1,12 @@
 // --web.config.file: parsing, errors with file:line, bcrypt basic auth.
 #include "web_config.h"
 
-#include <crypt.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "auth_util.h"
 #include "config.h"
 
 namespace kscope {
@@ -15,12 +14,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string bcrypt(const std::string& password) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  EXPECT_NE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof(salt)), nullptr);
-  crypt_data data{};
-  return crypt_r(password.c_str(), salt, &data);
-}
+using test::basic_credentials;
+using test::bcrypt_hash;
 
 class WebConfigTest : public ::testing::Test {
  protected:
@@ -47,7 +42,7 @@ class WebConfigTest : public ::testing::Test {
 };
 
 TEST_F(WebConfigTest, ReadsTlsAndUsersWithPathsRelativeToTheFile) {
-  std::string hash = bcrypt("secret");
+  std::string hash = bcrypt_hash("secret");
   auto wc =
       load_web_config(write("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
                             "basic_auth_users:\n  alice: '" +
@@ -85,15 +80,6 @@ TEST_F(WebConfigTest, RejectsBadInputWithFileLineAndKey) {
   }
 }
 
-std::string basic(const std::string& user_password) {
-  std::string out(4 * ((user_password.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(user_password.data()),
-                          static_cast<int>(user_password.size()));
-  out.resize(static_cast<size_t>(n));
-  return "Basic " + out;
-}
-
 // Found by test/fuzz/web_config_fuzz: a key echoed raw broke the one-line
 // contract.
 TEST_F(WebConfigTest, KeysInMessagesStayOnOneLine) {
@@ -108,7 +94,7 @@ TEST_F(WebConfigTest, KeysInMessagesStayOnOneLine) {
 // empty document and dropped the rest, so the users, and with them basic
 // auth, were silently gone. So was a second document behind an empty one.
 TEST_F(WebConfigTest, MalformedFileNeverDropsTheUsers) {
-  const std::string users = "basic_auth_users:\n  alice: '" + bcrypt("secret") + "'\n";
+  const std::string users = "basic_auth_users:\n  alice: '" + bcrypt_hash("secret") + "'\n";
   EXPECT_EQ(error_of(",\n" + users).substr(dir_.string().size()),
             "/web.yml:1: invalid YAML: unexpected \",\"");
   EXPECT_EQ(load_web_config(write("---\n---\n" + users)).users.size(), 1u);
@@ -117,14 +103,14 @@ TEST_F(WebConfigTest, MalformedFileNeverDropsTheUsers) {
 }
 
 TEST(BasicAuth, ChecksBcryptAndTheHeader) {
-  BasicAuth auth({{"alice", bcrypt("s3cret:with colon")}});
+  BasicAuth auth({{"alice", bcrypt_hash("s3cret:with colon")}});
   EXPECT_TRUE(auth.enabled());
   EXPECT_TRUE(auth.check("alice", "s3cret:with colon"));
   EXPECT_TRUE(auth.check("alice", "s3cret:with colon"));  // cached
   EXPECT_FALSE(auth.check("alice", "wrong"));
   EXPECT_FALSE(auth.check("mallory", "s3cret:with colon"));
-  EXPECT_TRUE(auth.check_header(basic("alice:s3cret:with colon").c_str()));
-  EXPECT_FALSE(auth.check_header(basic("alice:wrong").c_str()));
+  EXPECT_TRUE(auth.check_header(basic_credentials("alice:s3cret:with colon").c_str()));
+  EXPECT_FALSE(auth.check_header(basic_credentials("alice:wrong").c_str()));
   EXPECT_FALSE(auth.check_header(nullptr));
   EXPECT_FALSE(auth.check_header("Bearer abc"));
   EXPECT_FALSE(auth.check_header("Basic !!!!"));
@@ -138,12 +124,12 @@ TEST_F(WebConfigTest, LiveConfigFollowsTheFileAndKeepsTheLastGood) {
   auto user = [](const std::string& u, const std::string& hash) {
     return "basic_auth_users:\n  " + u + ": '" + hash + "'\n";
   };
-  LiveWebConfig live(load_web_config(write(user("alice", bcrypt("one")))));
+  LiveWebConfig live(load_web_config(write(user("alice", bcrypt_hash("one")))));
   auto first = live.auth();
   EXPECT_TRUE(first->check("alice", "one"));
   EXPECT_EQ(live.auth(), first) << "unchanged file: the same auth";
 
-  write(user("bob", bcrypt("two")));
+  write(user("bob", bcrypt_hash("two")));
   EXPECT_TRUE(live.auth()->check("bob", "two"));
   EXPECT_FALSE(live.auth()->check("alice", "one"));
 
