@@ -23,6 +23,7 @@
 #include "config.h"
 #include "landing.h"
 #include "log.h"
+#include "malloc_tuning.h"
 #include "privileges.h"
 #include "process_collector.h"
 #include "sampler.h"
@@ -154,6 +155,9 @@ int run(const std::vector<std::string>& args, const std::string& program) {
     std::lock_guard lock(states_mu);
     states[name] = state;
   }
+  // Loading parsed the kernel's BTF (megabytes, freed since): give the
+  // pages back now rather than when the heap happens to shrink.
+  malloc_trim(0);
 
   {
     std::map<std::string, Collector*> sampled;
@@ -191,6 +195,7 @@ int main(int argc, char** argv) {
     // A subcommand comes first, before any flag: kscope top [<flags>].
     if (argc > 1 && std::strcmp(argv[1], "top") == 0)
       return run_top(std::vector<std::string>(argv + 2, argv + argc), program);
+    restart_with_tcache_off(argv);
     return run(std::vector<std::string>(argv + 1, argv + argc), program);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "kscope: error: %s (try --help)\n", e.what());

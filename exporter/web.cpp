@@ -12,6 +12,7 @@
 #include <fstream>
 #include <optional>
 #include <malloc.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <string_view>
@@ -110,7 +111,32 @@ Slots g_scrape_slots(kMaxScrapes);
 // thread right after the request, the exposer's handler included.
 thread_local bool t_holds_scrape_slot = false;
 
+// Gives the kernel back the pages of this thread's stack below the current
+// frame. A worker keeps the stack a request touched (about 31 KiB of its
+// 100 KiB after a scrape): over 512 workers that was 16 MiB of kscope's
+// 40 MiB steady RSS. Next time they fault in again, zeroed (microseconds
+// against a millisecond scrape). kMargin keeps this frame and madvise's own.
+void release_unused_stack() {
+  constexpr uintptr_t kMargin = 4096;
+  thread_local uintptr_t stack_low = [] {
+    pthread_attr_t attr;
+    void* addr = nullptr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return uintptr_t{0};
+    if (pthread_attr_getstack(&attr, &addr, &size) != 0) addr = nullptr;
+    pthread_attr_destroy(&attr);
+    return reinterpret_cast<uintptr_t>(addr);
+  }();
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (stack_low == 0 || frame < stack_low + kMargin) return;
+  uintptr_t low = (stack_low + page - 1) & ~(page - 1);
+  uintptr_t high = (frame - kMargin) & ~(page - 1);
+  if (high > low) madvise(reinterpret_cast<void*>(low), high - low, MADV_DONTNEED);
+}
+
 void end_request(const mg_connection*, int) {
+  release_unused_stack();
   if (!t_holds_scrape_slot) return;
   t_holds_scrape_slot = false;
   g_scrape_slots.release();
