@@ -63,6 +63,22 @@ TEST(ParseCgroupPath, PodUidHasTheFormOfAUid) {
       "1a2b3c4d-0000-4e5f-8a9b-0c1d2e3f4a5b");
 }
 
+// A static pod's uid is the kubelet's 32-hex hash of its manifest, in the
+// cgroup name and the pods log directory alike.
+TEST(ParseCgroupPath, StaticPodUidIs32Hex) {
+  const std::string hash = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+  EXPECT_EQ(parse_cgroup_path("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" +
+                              hash + ".slice/cri-containerd-" + std::string(64, 'a') + ".scope")
+                .pod_uid,
+            hash);
+  EXPECT_EQ(parse_cgroup_path("/kubepods/burstable/pod" + hash).pod_uid, hash);
+  EXPECT_EQ(parse_cgroup_path("/kubepods/burstable/pod" + hash.substr(1) + "g").pod_uid, "");
+  auto e = PodIndex::parse_entry("kube-system_etcd-node1_" + hash);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->first, hash);
+  EXPECT_EQ(e->second.name, "etcd-node1");
+}
+
 TEST(FindCgroup2Mount, HybridAndPureHosts) {
   std::string hybrid =
       "25 1 0:23 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n"
@@ -87,6 +103,7 @@ TEST(PodIndex, ParsesKubeletLogDirectoryNames) {
   EXPECT_FALSE(PodIndex::parse_entry("a_b"));
   EXPECT_FALSE(PodIndex::parse_entry("a_b_short"));
   EXPECT_FALSE(PodIndex::parse_entry("_b_1a2b3c4d-0000-4e5f-8a9b-0c1d2e3f4a5b"));
+  EXPECT_FALSE(PodIndex::parse_entry("a_b_" + std::string(36, 'x')));
 }
 
 }  // namespace

@@ -17,8 +17,11 @@ bool is_hex(std::string_view s) {
 bool ends_with(std::string_view s, std::string_view suffix) { return s.ends_with(suffix); }
 
 // A pod uid as the kubelet writes it in cgroup names: 8-4-4-4-12 hex digits,
-// with '-' (cgroupfs driver) or '_' (systemd driver) between the groups.
+// with '-' (cgroupfs driver) or '_' (systemd driver) between the groups; or,
+// for a static pod (from a manifest file), 32 hex digits: the kubelet's hash
+// of the manifest, in its cgroup and its pods log directory alike.
 bool is_pod_uid(std::string_view s) {
+  if (s.size() == 32) return is_hex(s);
   if (s.size() != 36) return false;
   for (size_t i = 0; i < s.size(); ++i) {
     bool sep = i == 8 || i == 13 || i == 18 || i == 23;
@@ -108,7 +111,7 @@ std::optional<std::pair<std::string, PodIndex::Pod>> PodIndex::parse_entry(std::
   if (b == std::string_view::npos || name.find('_', b + 1) != std::string_view::npos)
     return std::nullopt;
   std::string_view uid = name.substr(b + 1);
-  if (a == 0 || b == a + 1 || uid.size() != 36) return std::nullopt;
+  if (a == 0 || b == a + 1 || !is_pod_uid(uid)) return std::nullopt;
   return std::pair{std::string(uid),
                    Pod{std::string(name.substr(0, a)), std::string(name.substr(a + 1, b - a - 1))}};
 }
