@@ -85,7 +85,10 @@ class Slots {
       std::lock_guard lock(mu_);
       free_++;
     }
-    changed_.notify_all();
+    // One waiter, the longest waiting (futex order): waking all of them let
+    // the last comers win and a few waiters starve past kScrapeWait. A
+    // closer waits too, and close_and_drain wakes all.
+    changed_.notify_one();
   }
   // Refuses every waiter now and later; true once every slot is back.
   bool close_and_drain(std::chrono::steady_clock::time_point deadline) {
