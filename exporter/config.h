@@ -45,9 +45,10 @@ struct Config {
   // Kubelet's pod log directories (<namespace>_<pod>_<uid>): pod names
   // without asking the Kubernetes API.
   std::string pods_log_dir = "/var/log/pods";
+  static constexpr const char* kKernelBtfPath = "/sys/kernel/btf/vmlinux";
   // The running kernel's BTF: fentry/fexit, BTF tracepoints, iterators and
   // CO-RE need it. Missing: those programs refuse, the others still run.
-  std::string btf_path = "/sys/kernel/btf/vmlinux";
+  std::string btf_path = kKernelBtfPath;
   // The kernel's BPF run-time statistics (BPF_ENABLE_STATS) on for kscope's
   // lifetime: kscope_bpf_program_run{s,_seconds}_total. They cost every BPF
   // program on the machine a little per run (BENCHMARKS.md), and turning

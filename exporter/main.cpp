@@ -118,6 +118,7 @@ int run(const std::vector<std::string>& args, const std::string& program) {
       web->add(attribution, /*counts_scrapes=*/true);
       try {
         removal_watch = std::make_unique<RmdirWatch>();
+        malloc_trim(0);  // its load parsed the kernel's BTF, as each module's does below
         attribution->set_removal_source([w = removal_watch.get()] { return w->drain(); });
       } catch (const std::exception& e) {
         log_warn(std::string(e.what()) + ": checking each busy cgroup at every sample instead");
@@ -152,12 +153,15 @@ int run(const std::vector<std::string>& args, const std::string& program) {
       log_error(e.what());
     }
     self.probe_up(name, state.up);
-    std::lock_guard lock(states_mu);
-    states[name] = state;
+    {
+      std::lock_guard lock(states_mu);
+      states[name] = state;
+    }
+    // Each load parsed the kernel's BTF (megabytes, freed since): give the
+    // pages back before the next one, so the start-up peak is one parse's,
+    // not their sum over the heap's fragments.
+    malloc_trim(0);
   }
-  // Loading parsed the kernel's BTF (megabytes, freed since): give the
-  // pages back now rather than when the heap happens to shrink.
-  malloc_trim(0);
 
   {
     std::map<std::string, Collector*> sampled;

@@ -107,6 +107,7 @@ std::map<std::string, std::string> resolve_targets(bpf_object* obj, const std::s
     kernel_btf.reset(btf__parse(btf_path.c_str(), nullptr));
     if (!kernel_btf) throw Error("parse kernel BTF " + btf_path, errno);
   }
+  std::vector<std::pair<bpf_program*, std::string>> fentry_targets;
   for (bpf_program* p : fentry) {
     std::string name = bpf_program__name(p);
     auto candidates = target_candidates(name);
@@ -116,9 +117,14 @@ std::map<std::string, std::string> resolve_targets(bpf_object* obj, const std::s
       ++it;
     if (it == candidates.end())
       throw Error(name + ": no kernel function in BTF (tried " + join(candidates) + ")", ENOENT);
-    if (int err = bpf_program__set_attach_target(p, 0, it->c_str()))
-      throw Error(name + ": set attach target " + *it, err);
+    fentry_targets.emplace_back(p, *it);
   }
+  // libbpf parses the kernel's BTF again for the targets: not while this
+  // copy (megabytes) is still held.
+  kernel_btf.reset();
+  for (const auto& [p, target] : fentry_targets)
+    if (int err = bpf_program__set_attach_target(p, 0, target.c_str()))
+      throw Error(std::string(bpf_program__name(p)) + ": set attach target " + target, err);
 
   std::map<std::string, std::string> targets;
   if (kprobe.empty()) return targets;

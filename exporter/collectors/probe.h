@@ -30,8 +30,11 @@ template <typename S>
 Attachment attach_family(SkelPtr<S>& skel, SkeletonOps<S> ops, Attach family,
                          const CollectorContext& ctx) {
   // CO-RE relocates against btf_path: a missing file fails loudly instead of
-  // falling back to another BTF.
-  LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = ctx.config.btf_path.c_str());
+  // falling back to another BTF. The kernel's own is libbpf's default, which
+  // it loads anyway for BTF-typed programs: naming it would load it twice.
+  const std::string& btf = ctx.config.btf_path;
+  LIBBPF_OPTS(bpf_object_open_opts, opts,
+              .btf_custom_path = btf == Config::kKernelBtfPath ? nullptr : btf.c_str());
   skel.reset(ops.open(&opts));
   if (!skel) throw Error("open BPF object", errno);
   keep_only(skel->obj, variant_prefixes(family, ctx.config.mode));
