@@ -20,6 +20,7 @@
 #include "bpf/error.h"
 #include "cli.h"
 #include "log.h"
+#include "tls/tls_compat.h"
 #include "web_socket.h"
 
 namespace kscope {
@@ -281,12 +282,14 @@ WebServer::WebServer(const std::string& listen_address, const std::string& telem
                                    "listen_backlog",        kListenBacklog};
   if (web_config.tls()) {
     tls_pem_ = joined_pem(web_config);
-    // Loads and initialises OpenSSL in civetweb before any server uses it.
+    // civetweb 1.15 wants one function OpenSSL 3 no longer exports: the
+    // shim adds it, before civetweb loads and initialises OpenSSL.
+    std::string shim = load_ssl_compat();
     if ((mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS) == 0)
-      throw Error(
-          "web config: TLS is unavailable: civetweb could not load OpenSSL (Debian 12's civetweb "
-          "1.15 looks up SSL_get_peer_certificate, which OpenSSL 3 no longer exports; a civetweb "
-          "built for OpenSSL 3 fixes it). Basic auth works without TLS.");
+      throw Error("web config: TLS is unavailable: civetweb could not load OpenSSL (" +
+                  (shim.empty() ? std::string("with kscope's OpenSSL 3 shim loaded")
+                                : "kscope's OpenSSL 3 shim did not load: " + shim) +
+                  "). Basic auth works without TLS.");
     options[1] += "s";  // civetweb: an "s" after the port makes it TLS
     options.insert(options.end(),
                    {"ssl_certificate", "/proc/self/fd/" + std::to_string(tls_pem_.get()),
