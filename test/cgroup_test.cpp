@@ -279,8 +279,12 @@ void expect_bounded_and_exact(CgroupTree& tree, uint32_t max_series, uint32_t ma
     return -1.0;
   };
 
+  // Node samples on both sides of each attributed one: the machine goes on
+  // opening files meanwhile, so the attributed delta lies between the node
+  // deltas over the inner and the outer pair of instants, with no tolerance.
+  double node_before_outer = node_opens();
   a.sample();
-  double node_before = node_opens();
+  double node_before_inner = node_opens();
   auto before = a.by_label("kscope_fd_open_calls_total");
   int known = 0;
   for (int i = 0; i < 5; i++) {
@@ -288,17 +292,16 @@ void expect_bounded_and_exact(CgroupTree& tree, uint32_t max_series, uint32_t ma
     run_in(tree, cgroups[i], [n] { opens(n); });
     known += n;
   }
+  double node_after_inner = node_opens();
   a.sample();
-  double node_after = node_opens();
+  double node_after_outer = node_opens();
   auto after = a.by_label("kscope_fd_open_calls_total");
 
   EXPECT_LE(after.size(), max_series + 1u) << "series beyond max_cgroups + other";
   double attributed = sum(after) - sum(before);
-  double node = node_after - node_before;
   EXPECT_GE(attributed, known);
-  // Both sets of probes count the same events; only the instants of their
-  // samples differ, by microseconds of a quiet test process.
-  EXPECT_NEAR(attributed, node, 20) << "sum over cgroup != node total";
+  EXPECT_GE(attributed, node_after_inner - node_before_inner) << "sum over cgroup < node total";
+  EXPECT_LE(attributed, node_after_outer - node_before_outer) << "sum over cgroup > node total";
   // Every busy cgroup is either exact under its own label or inside other.
   double in_other = 0;
   for (int i = 0; i < 5; i++) {
