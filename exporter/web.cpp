@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <string_view>
+#include <thread>
 
 #include "bpf/error.h"
 #include "cli.h"
@@ -304,6 +305,7 @@ WebServer::WebServer(const std::string& listen_address, const std::string& telem
                 "; is another program using the port?)");
   }
   auto ports = exposer_->GetListeningPorts();
+  listening_ = listening_addresses(ports);
   if (defer_accept(ports, kDeferAcceptSeconds) < static_cast<int>(ports.size()))
     log_warn(
         "web: could not set TCP_DEFER_ACCEPT on every listening socket: connections that "
@@ -320,7 +322,21 @@ WebServer::~WebServer() {
   // slot until end_request. Those still waiting for a slot get 503 at once.
   if (!g_scrape_slots.close_and_drain(std::chrono::steady_clock::now() + std::chrono::seconds(1)))
     log_warn("web: a scrape still running after 1 s is cut by stopping");
+  // civetweb's master thread sees the stop only between its polls of the
+  // listening sockets, every 2 s: stopping right after a connection took
+  // 2 s. A request sent to them while civetweb stops ends the poll at once.
+  std::jthread waker([this](std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    for (;;) {
+      cv.wait_for(lock, stop, std::chrono::milliseconds(20), [] { return false; });
+      if (stop.stop_requested()) return;
+      poke(listening_);
+    }
+  });
   exposer_.reset();
+  waker = {};  // stops and joins it
   g_scrape_slots.reopen();
 }
 

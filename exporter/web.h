@@ -10,6 +10,8 @@
 #include <prometheus/collectable.h>
 #include <prometheus/exposer.h>
 
+#include <sys/socket.h>
+
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -57,6 +59,7 @@ class WebServer {
   LiveWebConfig web_config_;
   Fd tls_pem_;  // the certificate and key, for civetweb's one-file option
   std::unique_ptr<prometheus::Exposer> exposer_;
+  std::vector<sockaddr_storage> listening_;  // to wake civetweb when stopping
 };
 
 }  // namespace kscope
