@@ -21,8 +21,10 @@ namespace {
 
 bool lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
-// 8-4-4-4-12 hex digits, the form Kubernetes gives pod uids.
+// 8-4-4-4-12 hex digits, the form Kubernetes gives pod uids, or 32 hex
+// digits, the kubelet's hash of a static pod's manifest.
 bool is_uuid(std::string_view s) {
+  if (s.size() == 32) return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
   if (s.size() != 36) return false;
   for (size_t i = 0; i < s.size(); ++i) {
     bool dash = i == 8 || i == 13 || i == 18 || i == 23;
@@ -57,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         input.find(meta.container_id) != std::string_view::npos))
     broken("container_id is not 64 hex digits of the path", input, meta.container_id);
   if (!meta.pod_uid.empty() && !is_uuid(meta.pod_uid))
-    broken("pod_uid is not a uuid", input, meta.pod_uid);
+    broken("pod_uid is not a pod uid", input, meta.pod_uid);
 
   if (auto mount = kscope::find_cgroup2_mount(input))
     if (mount->empty() || mount->size() > input.size())
@@ -65,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (auto entry = kscope::PodIndex::parse_entry(input)) {
     const auto& [uid, pod] = *entry;
-    if (uid.size() != 36 || pod.namespace_.empty() || pod.name.empty() ||
+    if (!is_uuid(uid) || pod.namespace_.empty() || pod.name.empty() ||
         pod.namespace_.find('_') != std::string::npos || pod.name.find('_') != std::string::npos)
       broken("pod log directory misread", input, pod.namespace_ + "_" + pod.name + "_" + uid);
   }
