@@ -26,7 +26,11 @@ if ! "$fuzzer" -timeout=10 -artifact_prefix="$work/" "$corpus"/* >"$work/replay.
   echo "$name: an input of $corpus fails"
   exit 1
 fi
-"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+# A fixed seed (KSCOPE_FUZZ_SEED, default 1) makes a CI run repeat the
+# same mutations: it checks the code, not luck. Explore with other seeds
+# and longer runs locally, and add what they find to the corpus.
+"$fuzzer" -seed="${KSCOPE_FUZZ_SEED:-1}" -max_total_time="$seconds" -timeout=10 \
+  -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$work/" "$work/new" "$corpus" >"$work/fuzz.log" 2>&1
 status=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log")
