@@ -2,7 +2,6 @@
 // it opened in this process.
 #pragma once
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
