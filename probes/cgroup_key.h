@@ -6,4 +6,8 @@
  * cgroup has this id. */
 #define KSCOPE_OVERFLOW_CGROUP 0xffffffffffffffffULL
 
+/* Slots of the per-CPU cgroup cache (a power of two: a cgroup's slot is
+ * its id's low bits). */
+#define KSCOPE_CGROUP_CACHE_SLOTS 64
+
 #endif

@@ -78,6 +78,26 @@ struct {
 	__type(value, KSCOPE_STATS_T);
 } zero_stats SEC(".maps");
 
+/* The cgroup cache: the hot path of per-cgroup counting. Slot i of the
+ * per-CPU array cgroup_cache counts for the cgroup whose id cgroup_cache_owner
+ * holds at i (0: none), so a busy cgroup's events cost two inlined array
+ * lookups instead of a hash lookup. Only user space writes owners: it gives a
+ * slot to the busiest cgroup whose id falls on it, and reads each cgroup's
+ * counts as its hash entry plus its slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KSCOPE_CGROUP_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} cgroup_cache_owner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KSCOPE_CGROUP_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, KSCOPE_STATS_T);
+} cgroup_cache SEC(".maps");
+
 /* Events counted under the overflow key because cgroup_stats was full. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -91,10 +111,17 @@ static __always_inline KSCOPE_STATS_T *kscope_stats_for(__u64 cgroup_id)
 	__u32 zero = 0;
 	KSCOPE_STATS_T *s;
 	void *initial;
-	__u64 *overflowed;
+	__u64 *overflowed, *owner;
+	__u32 slot = cgroup_id & (KSCOPE_CGROUP_CACHE_SLOTS - 1);
 
 	if (!attribute_cgroup)
 		return bpf_map_lookup_elem(&stats, &zero);
+	owner = bpf_map_lookup_elem(&cgroup_cache_owner, &slot);
+	if (owner && *owner == cgroup_id && cgroup_id) { /* 0 owns nothing */
+		s = bpf_map_lookup_elem(&cgroup_cache, &slot);
+		if (s)
+			return s;
+	}
 	s = bpf_map_lookup_elem(&cgroup_stats, &cgroup_id);
 	if (s)
 		return s;

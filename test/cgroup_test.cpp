@@ -11,9 +11,15 @@
 #include <functional>
 #include <thread>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+
 #include "bpf_test_util.h"
 #include "cgroup/attribution.h"
 #include "cgroup/rmdir_watch.h"
+#include "probes/cgroup_key.h"
+#include "probes/fd.h"
 
 namespace kscope {
 namespace {
@@ -369,6 +375,109 @@ TEST_P(CgroupRemoval, SeriesStayUntilAScrapeHasSeenTheFinalValues) {
   a.scrape();
   a.sample();
   EXPECT_FALSE(a.value("kscope_fd_open_calls_total", gone));
+}
+
+// The fd probe's cgroup cache (a per-CPU array of fd_stats, sized for
+// attribution) in this process: each slot's counts summed over CPUs.
+std::vector<fd_stats> fd_cache_slots() {
+  std::vector<fd_stats> out;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (fs::read_symlink(e.path(), ec).string() != "anon_inode:bpf-map") continue;
+    int fd = std::stoi(e.path().filename().string());
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0 || std::string(info.name) != "cgroup_cache" ||
+        info.value_size != sizeof(fd_stats) || info.max_entries != KSCOPE_CGROUP_CACHE_SLOTS)
+      continue;
+    EXPECT_TRUE(out.empty()) << "more than one fd cgroup cache";
+    std::vector<fd_stats> percpu(static_cast<size_t>(libbpf_num_possible_cpus()));
+    for (uint32_t slot = 0; slot < KSCOPE_CGROUP_CACHE_SLOTS; slot++) {
+      EXPECT_EQ(bpf_map_lookup_elem(fd, &slot, percpu.data()), 0);
+      fd_stats sum{};
+      for (const auto& c : percpu)
+        for (int w = 0; w < FD_STAT_MAX; w++) sum.v[w] += c.v[w];
+      out.push_back(sum);
+    }
+  }
+  EXPECT_EQ(out.size(), KSCOPE_CGROUP_CACHE_SLOTS) << "no fd cgroup cache found";
+  out.resize(KSCOPE_CGROUP_CACHE_SLOTS);
+  return out;
+}
+
+uint64_t cgroup_id(const CgroupTree& tree, const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(stat((tree.mount() + path).c_str(), &st), 0) << path;
+  return st.st_ino;
+}
+
+// Two cgroups whose ids fall on the same cache slot: the slot counts for the
+// busier, hands over when the other gets busier, and every count stays
+// exact throughout (hash entry + slot + slots given up).
+TEST_F(CgroupAttributionTest, CacheSlotGoesToTheBusiestCgroupAndCountsStayExact) {
+  // 65 cgroups: two share a slot. Not the slot of this process's cgroup,
+  // which is busy too.
+  uint64_t own = 0;
+  {
+    std::ifstream f("/proc/self/cgroup");
+    for (std::string line; std::getline(f, line);)
+      if (line.rfind("0::", 0) == 0) own = cgroup_id(*tree_, line.substr(3));
+  }
+  std::map<uint64_t, std::string> by_slot;
+  std::string quiet, busy;
+  for (int i = 0; i < 130 && busy.empty(); i++) {
+    std::string path = tree_->make("c" + std::to_string(i));
+    uint64_t slot = cgroup_id(*tree_, path) % KSCOPE_CGROUP_CACHE_SLOTS;
+    if (slot == own % KSCOPE_CGROUP_CACHE_SLOTS || slot == 1) continue;  // 1: the root
+    if (auto [it, added] = by_slot.emplace(slot, path); !added) {
+      quiet = it->second;
+      busy = path;
+    }
+  }
+  ASSERT_FALSE(busy.empty());
+  const uint64_t slot = cgroup_id(*tree_, busy) % KSCOPE_CGROUP_CACHE_SLOTS;
+  Attributed a(tree_->mount(), 500);
+  auto opens_in = [&](const std::string& cg) { return a.value("kscope_fd_open_calls_total", cg); };
+
+  run_in(*tree_, quiet, [] { opens(100); });
+  a.sample();  // quiet missed its free slot: it gets it
+  EXPECT_EQ(opens_in(quiet), 100);
+  auto cached = [&] {  // kscope_cgroup_cache_cgroups{probe="fd"}
+    for (const auto& f : a.registry.Collect())
+      if (f.name == "kscope_cgroup_cache_cgroups")
+        for (const auto& m : f.metric)
+          if (label_value(m, "probe") == "fd") return m.gauge.value;
+    return -1.0;
+  };
+  EXPECT_GE(cached(), 1);
+  run_in(*tree_, quiet, [] { opens(100); });
+  a.sample();
+  EXPECT_EQ(fd_cache_slots()[slot].v[FD_STAT_OPEN_CALLS], 100) << "not counted in the slot";
+  EXPECT_EQ(opens_in(quiet), 200);
+
+  // busy misses the slot by far: quiet's slot drains, then goes to busy.
+  for (int round = 1; round <= 3; round++) {
+    run_in(*tree_, busy, [] { opens(1000); });
+    a.sample();
+    EXPECT_EQ(opens_in(busy), 1000 * round) << "round " << round;
+    EXPECT_EQ(opens_in(quiet), 200) << "round " << round;
+  }
+  EXPECT_EQ(fd_cache_slots()[slot].v[FD_STAT_OPEN_CALLS], 1000) << "the slot is not busy's";
+  run_in(*tree_, quiet, [] { opens(10); });
+  a.sample();
+  EXPECT_EQ(opens_in(quiet), 210);
+  EXPECT_EQ(opens_in(busy), 3000);
+
+  // busy removed while it holds the slot: its series go, the slot is zeroed.
+  tree_->remove(busy);
+  a.sample();
+  EXPECT_EQ(opens_in(busy), 3000);
+  a.scrape();
+  a.sample();
+  a.sample();
+  EXPECT_FALSE(opens_in(busy));
+  EXPECT_EQ(fd_cache_slots()[slot].v[FD_STAT_OPEN_CALLS], 0);
+  EXPECT_EQ(opens_in(quiet), 210);
 }
 
 INSTANTIATE_TEST_SUITE_P(HowRemovalsAreFound, CgroupRemoval, ::testing::Values(false, true),

@@ -25,6 +25,19 @@ int map_fd(bpf_object* obj, const char* name) {
   return bpf_map__fd(m);
 }
 
+// The words that count events (a cgroup's activity, for the cache): the
+// counters, but not the sums of observed values (bytes).
+std::vector<size_t> activity_words(std::span<const CounterSpec> counters,
+                                   std::span<const HistogramSpec> histograms) {
+  std::vector<size_t> out;
+  for (const auto& c : counters) {
+    bool is_sum = std::any_of(histograms.begin(), histograms.end(),
+                              [&](const HistogramSpec& h) { return h.sum_index == c.index; });
+    if (!is_sum) out.push_back(static_cast<size_t>(c.index));
+  }
+  return out;
+}
+
 }  // namespace
 
 bool ModuleStats::configure(bpf_object* obj, const CollectorContext& ctx) {
@@ -33,6 +46,7 @@ bool ModuleStats::configure(bpf_object* obj, const CollectorContext& ctx) {
   // +1: the overflow key.
   if (int err = bpf_map__set_max_entries(m, ctx.attribution ? capacity(ctx) + 1 : 1))
     throw Error("size cgroup_stats", err);
+  CgroupCache::configure(obj, ctx.attribution != nullptr);
   return ctx.attribution != nullptr;
 }
 
@@ -49,6 +63,7 @@ ModuleStats::ModuleStats(const std::string& probe, bpf_object* obj, size_t words
                                                   ctx.config.mode, attribution_ != nullptr)),
       kernel_usage_(ctx.registry, probe, obj, ctx.config.bpf_stats) {
   if (!attribution_) return;
+  cache_.emplace(obj, words_, activity_words(counters, histograms));
   uint64_t key = KSCOPE_OVERFLOW_CGROUP;
   std::vector<uint64_t> zeros(static_cast<size_t>(libbpf_num_possible_cpus()) * words_, 0);
   if (bpf_map_update_elem(cgroup_fd_, &key, zeros.data(), BPF_NOEXIST) != 0)
@@ -65,6 +80,13 @@ ModuleStats::ModuleStats(const std::string& probe, bpf_object* obj, size_t words
       .Register(ctx.registry)
       .Add(labels)
       .Set(capacity(ctx) + 1);
+  cached_ = &prometheus::BuildGauge()
+                 .Name("kscope_cgroup_cache_cgroups")
+                 .Help(
+                     "cgroups counted in the probe's per-CPU cgroup cache now, the fast path "
+                     "(the busiest, one per slot of 64).")
+                 .Register(ctx.registry)
+                 .Add(labels);
   overflow_ = &prometheus::BuildCounter()
                    .Name("kscope_cgroup_overflow_events_total")
                    .Help(
@@ -88,6 +110,8 @@ void ModuleStats::sample() {
     return;
   }
   auto entries = read_percpu_hash_u64s(cgroup_fd_, words_);
+  size_t hash_entries = entries.size();
+  cache_->merge(entries);
   for (const auto& [id, words] : entries) {
     publisher_->publish(id, attribution_->label(id), words);
     if (attribution_->gone(id)) {
@@ -95,10 +119,13 @@ void ModuleStats::sample() {
       // a late release of one of its dead tasks landing between this read
       // and the delete would be lost.
       bpf_map_delete_elem(cgroup_fd_, &id);
+      cache_->forget(id);
       publisher_->forget(id);
     }
   }
-  entries_->Set(static_cast<double>(entries.size()));
+  cache_->rebalance();
+  entries_->Set(static_cast<double>(hash_entries));
+  cached_->Set(static_cast<double>(cache_->owned()));
   uint64_t overflowed = read_percpu_u64s(overflow_fd_, 0, 1)[0];
   if (overflowed > overflow_last_)
     overflow_->Increment(static_cast<double>(overflowed - overflow_last_));

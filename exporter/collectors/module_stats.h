@@ -1,5 +1,5 @@
 // What every probe module does with the maps probes/kscope.bpf.h gives it
-// (stats, cgroup_stats, overflow_events): size them, read them each
+// (stats, cgroup_stats, the cgroup cache, overflow_events): size them, read them each
 // sample, publish node-wide or per cgroup, delete removed cgroups' entries;
 // and what the module's maps and programs cost in the kernel.
 #pragma once
@@ -9,10 +9,12 @@
 #include <prometheus/gauge.h>
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "bpf/kernel_usage.h"
+#include "collectors/cgroup_cache.h"
 #include "collector.h"
 #include "metrics.h"
 
@@ -37,8 +39,10 @@ class ModuleStats {
   CgroupAttribution* attribution_;
   int stats_fd_, cgroup_fd_, overflow_fd_;
   std::shared_ptr<StatsPublisher> publisher_;
+  std::optional<CgroupCache> cache_;
   KernelUsage kernel_usage_;
   prometheus::Gauge* entries_ = nullptr;
+  prometheus::Gauge* cached_ = nullptr;
   prometheus::Counter* overflow_ = nullptr;
   uint64_t overflow_last_ = 0;
 };

@@ -1,0 +1,136 @@
+#include "collectors/cgroup_cache.h"
+
+#include <bpf/bpf.h>
+
+#include <string>
+
+#include "bpf/error.h"
+#include "bpf/object.h"
+
+namespace kscope {
+namespace {
+
+bpf_map* find_map(bpf_object* obj, const char* name) {
+  bpf_map* m = bpf_object__find_map_by_name(obj, name);
+  if (!m) throw Error(std::string("BPF object has no map ") + name, ENOENT);
+  return m;
+}
+
+}  // namespace
+
+void CgroupCache::configure(bpf_object* obj, bool attribute) {
+  for (const char* name : {"cgroup_cache_owner", "cgroup_cache"})
+    if (int err = bpf_map__set_max_entries(find_map(obj, name), attribute ? kSlots : 1))
+      throw Error(std::string("size ") + name, err);
+}
+
+CgroupCache::CgroupCache(bpf_object* obj, size_t words, std::vector<size_t> activity)
+    : words_(words),
+      activity_words_(std::move(activity)),
+      owner_fd_(bpf_map__fd(find_map(obj, "cgroup_cache_owner"))),
+      stats_fd_(bpf_map__fd(find_map(obj, "cgroup_cache"))) {}
+
+uint64_t CgroupCache::activity(const std::vector<uint64_t>& words) const {
+  uint64_t sum = 0;
+  for (size_t i : activity_words_) sum += words[i];
+  return sum;
+}
+
+void CgroupCache::merge(Entries& entries) {
+  missed_.clear();
+  for (const auto& [id, words] : entries) {
+    if (id == KSCOPE_OVERFLOW_CGROUP) continue;
+    uint64_t now = activity(words);
+    uint64_t& last = hash_activity_[id];
+    // Lower: the entry was deleted and made again by a late event.
+    if (uint64_t delta = now >= last ? now - last : now) missed_[id] = delta;
+    last = now;
+  }
+
+  std::unordered_map<uint64_t, size_t> index;
+  for (size_t i = 0; i < entries.size(); i++) index[entries[i].first] = i;
+  auto add = [&](uint64_t id, const std::vector<uint64_t>& words) {
+    auto it = index.find(id);
+    if (it == index.end()) {
+      it = index.emplace(id, entries.size()).first;
+      entries.emplace_back(id, std::vector<uint64_t>(words_, 0));
+    }
+    auto& total = entries[it->second].second;
+    for (size_t w = 0; w < words_; w++) total[w] += words[w];
+  };
+  for (uint32_t i = 0; i < kSlots; i++) {
+    Slot& s = slots_[i];
+    if (s.state != State::kOwned && s.state != State::kDraining) continue;
+    s.words = read_percpu_u64s(stats_fd_, i, words_);
+    uint64_t now = activity(s.words);
+    s.activity_delta = now - s.activity;
+    s.activity = now;
+    add(s.id, s.words);
+  }
+  for (const auto& [id, words] : carried_) add(id, words);
+}
+
+void CgroupCache::forget(uint64_t id) {
+  hash_activity_.erase(id);
+  missed_.erase(id);
+  carried_.erase(id);
+  Slot& s = slots_[id % kSlots];
+  if (s.id != id || (s.state != State::kOwned && s.state != State::kDraining)) return;
+  if (s.state == State::kOwned && !set_owner(static_cast<uint32_t>(id % kSlots), 0)) return;
+  s.state = State::kClearing;
+}
+
+void CgroupCache::rebalance() {
+  // The busiest cgroup that missed each slot this pass.
+  std::array<std::pair<uint64_t, uint64_t>, kSlots> best{};  // id, events
+  for (const auto& [id, events] : missed_)
+    if (auto& b = best[id % kSlots]; events > b.second) b = {id, events};
+
+  for (uint32_t i = 0; i < kSlots; i++) {
+    Slot& s = slots_[i];
+    switch (s.state) {
+      case State::kDraining:
+        // Its owner was cleared a pass ago; this pass read its final counts.
+        if (!zero(i)) continue;
+        {
+          auto& kept = carried_[s.id];
+          kept.resize(words_, 0);
+          for (size_t w = 0; w < words_; w++) kept[w] += s.words[w];
+        }
+        s = Slot{};
+        break;
+      case State::kClearing:
+        // Its removed owner was cleared a pass ago: nothing counts there now.
+        if (!zero(i)) continue;
+        s = Slot{};
+        break;
+      case State::kOwned:
+        if (best[i].second >= kTakeOverEvents && best[i].second > 2 * s.activity_delta &&
+            set_owner(i, 0))
+          s.state = State::kDraining;
+        continue;
+      case State::kFree:
+        break;
+    }
+    if (best[i].second == 0 || !set_owner(i, best[i].first)) continue;
+    s.state = State::kOwned;
+    s.id = best[i].first;
+  }
+}
+
+size_t CgroupCache::owned() const {
+  size_t n = 0;
+  for (const Slot& s : slots_) n += s.state == State::kOwned;
+  return n;
+}
+
+bool CgroupCache::set_owner(uint32_t slot, uint64_t id) {
+  return bpf_map_update_elem(owner_fd_, &slot, &id, BPF_ANY) == 0;
+}
+
+bool CgroupCache::zero(uint32_t slot) {
+  std::vector<uint64_t> zeros(static_cast<size_t>(libbpf_num_possible_cpus()) * words_, 0);
+  return bpf_map_update_elem(stats_fd_, &slot, zeros.data(), BPF_ANY) == 0;
+}
+
+}  // namespace kscope
