@@ -74,6 +74,7 @@ int run(const std::vector<std::string>& args, const std::string& program) {
     needs.tracefs |= attach == Attach::kAuto || attach == Attach::kTracepoint;
   }
   check_privileges(needs);
+  check_can_listen(flags.listen_address);  // it listens after loading: a taken port says so first
 
   // Signals are taken by sigwait() below, never by another thread. A shell
   // starts background jobs with SIGINT ignored, and sigwait() never sees an
@@ -92,19 +93,6 @@ int run(const std::vector<std::string>& args, const std::string& program) {
 
   std::mutex states_mu;
   std::map<std::string, ProbeState> states;
-  auto web = std::make_unique<WebServer>(
-      flags.listen_address, flags.telemetry_path,
-      [&] {
-        std::lock_guard lock(states_mu);
-        return Status{KSCOPE_VERSION, flags.telemetry_path, config, states};
-      },
-      web_config);
-  web->add(registry);
-  web->add(self_process);
-  std::string ports;
-  for (int p : web->ports()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
-  log_info("kscope " KSCOPE_VERSION " listening on " + flags.listen_address + " (port " + ports +
-           "), metrics at " + flags.telemetry_path + ", mode " + mode_name(config.mode));
 
   // Attribution needs the cgroup2 mount; without one, node-wide totals.
   std::shared_ptr<CgroupAttribution> attribution;
@@ -115,7 +103,6 @@ int run(const std::vector<std::string>& args, const std::string& program) {
     if (auto root = find_cgroup2_mount(text)) {
       attribution = std::make_shared<CgroupAttribution>(*root, config.max_cgroups,
                                                         config.pods_log_dir, *registry);
-      web->add(attribution, /*counts_scrapes=*/true);
       try {
         removal_watch = std::make_unique<RmdirWatch>();
         malloc_trim(0);  // its load parsed the kernel's BTF, as each module's does below
@@ -162,6 +149,25 @@ int run(const std::vector<std::string>& args, const std::string& program) {
     // not their sum over the heap's fragments.
     malloc_trim(0);
   }
+
+  // Listening only now: each load above parsed the kernel's BTF (about 11
+  // MiB for a moment), and civetweb's 512 workers hold about 8 MiB of
+  // stacks from their start. One after the other, the start-up peak is the
+  // larger of the two, not their sum.
+  auto web = std::make_unique<WebServer>(
+      flags.listen_address, flags.telemetry_path,
+      [&] {
+        std::lock_guard lock(states_mu);
+        return Status{KSCOPE_VERSION, flags.telemetry_path, config, states};
+      },
+      web_config);
+  web->add(registry);
+  web->add(self_process);
+  if (attribution) web->add(attribution, /*counts_scrapes=*/true);
+  std::string ports;
+  for (int p : web->ports()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  log_info("kscope " KSCOPE_VERSION " listening on " + flags.listen_address + " (port " + ports +
+           "), metrics at " + flags.telemetry_path + ", mode " + mode_name(config.mode));
 
   {
     std::map<std::string, Collector*> sampled;

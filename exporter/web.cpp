@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <arpa/inet.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -264,6 +265,37 @@ Fd joined_pem(const WebConfig& wc) {
 }
 
 }  // namespace
+
+void check_can_listen(const std::string& listen_address) {
+  // civetweb's form: "[v6]:port", "v4:port" or "port" (any IPv4 address).
+  std::string spec = civetweb_listening_port(listen_address);
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  size_t colon = spec.rfind(':');
+  uint16_t port = static_cast<uint16_t>(std::stoul(spec.substr(colon + 1)));
+  if (port == 0) return;  // any free port
+  if (spec[0] == '[') {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    inet_pton(AF_INET6, spec.substr(1, spec.find(']') - 1).c_str(), &a->sin6_addr);
+    len = sizeof(*a);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    a->sin_addr.s_addr = htonl(INADDR_ANY);
+    if (colon != std::string::npos) inet_pton(AF_INET, spec.substr(0, colon).c_str(), &a->sin_addr);
+    len = sizeof(*a);
+  }
+  Fd s(socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int one = 1;
+  // As civetweb binds: with SO_REUSEADDR, only a listening socket is in the way.
+  if (s.get() < 0 || setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) return;
+  if (bind(s.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 && errno == EADDRINUSE)
+    throw Error("cannot listen on " + listen_address + " (" + std::strerror(EADDRINUSE) +
+                "; is another program using the port?)");
+}
 
 WebServer::WebServer(const std::string& listen_address, const std::string& telemetry_path,
                      std::function<Status()> status, const WebConfig& web_config)

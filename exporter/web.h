@@ -24,6 +24,11 @@
 
 namespace kscope {
 
+// Throws the Error WebServer would when the address is taken (a listening
+// socket holds it), so kscope can say so before loading anything: it
+// listens only once its probes are loaded.
+void check_can_listen(const std::string& listen_address);
+
 class WebServer {
  public:
   // listen_address: Go style (":9822", "127.0.0.1:0"). status: what the
