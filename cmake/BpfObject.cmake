@@ -37,7 +37,10 @@ function(kscope_bpf_skeleton name src)
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${KSCOPE_BPF_ARCH}
             -Wall -Werror
             -I${PROJECT_SOURCE_DIR}/probes/${KSCOPE_BPF_ARCH} -I${PROJECT_SOURCE_DIR}/probes
-            ${KSCOPE_BPF_SYS_INCLUDES} -c ${src} -o ${obj}
+            ${KSCOPE_BPF_SYS_INCLUDES} -c ${src} -o ${obj}.debug
+    # Through libbpf's static linker: the same object without its DWARF
+    # (libbpf needs only .BTF), embedded in kscope at half the size.
+    COMMAND ${BPFTOOL} gen object ${obj} ${obj}.debug
     DEPENDS ${src} ${PROJECT_SOURCE_DIR}/probes/kscope.bpf.h ${PROJECT_SOURCE_DIR}/probes/le_slot.h
             ${PROJECT_SOURCE_DIR}/probes/cgroup_key.h
             ${ARGN}
