@@ -478,6 +478,15 @@ TEST_F(CgroupAttributionTest, CacheSlotGoesToTheBusiestCgroupAndCountsStayExact)
   EXPECT_FALSE(opens_in(busy));
   EXPECT_EQ(fd_cache_slots()[slot].v[FD_STAT_OPEN_CALLS], 0);
   EXPECT_EQ(opens_in(quiet), 210);
+
+  // quiet takes the free slot again: hash entry + counts kept from its first
+  // slot + its new slot.
+  run_in(*tree_, quiet, [] { opens(100); });
+  a.sample();
+  run_in(*tree_, quiet, [] { opens(100); });
+  a.sample();
+  EXPECT_EQ(fd_cache_slots()[slot].v[FD_STAT_OPEN_CALLS], 100) << "quiet did not get it back";
+  EXPECT_EQ(opens_in(quiet), 410);
 }
 
 INSTANTIATE_TEST_SUITE_P(HowRemovalsAreFound, CgroupRemoval, ::testing::Values(false, true),
