@@ -76,7 +76,8 @@ void CgroupCache::forget(uint64_t id) {
   carried_.erase(id);
   Slot& s = slots_[id % kSlots];
   if (s.id != id || (s.state != State::kOwned && s.state != State::kDraining)) return;
-  if (s.state == State::kOwned && !set_owner(static_cast<uint32_t>(id % kSlots), 0)) return;
+  // Not read as its again, even if clearing the owner failed: its series go.
+  if (s.state == State::kOwned) set_owner(static_cast<uint32_t>(id % kSlots), 0);
   s.state = State::kClearing;
 }
 
