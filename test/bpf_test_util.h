@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -28,6 +29,17 @@ inline std::optional<std::string> bpf_unavailable() {
   do {                                                                      \
     if (auto why = ::kscope::test::bpf_unavailable()) GTEST_SKIP() << *why; \
   } while (0)
+
+// Runs every RCU callback queued so far (rcu_barrier()), the lazy ones of
+// CONFIG_RCU_LAZY included, which may otherwise wait 10 s or more: a reaped
+// task's release (sched_process_free) is one. False where the kernel has no
+// such knob (then waiting is all a test can do).
+inline bool flush_rcu_callbacks() {
+  FILE* f = fopen("/sys/module/rcutree/parameters/do_rcu_barrier", "w");
+  if (!f) return false;
+  bool ok = fputs("1", f) >= 0;
+  return fclose(f) == 0 && ok;
+}
 
 // The attach family the BPF tests use: KSCOPE_TEST_ATTACH (auto, fentry,
 // kprobe, tracepoint; the kernel matrix in test/vm runs every one), or auto.
