@@ -141,6 +141,12 @@ std::vector<std::pair<uint64_t, std::vector<uint64_t>>> read_percpu_hash_u64s(in
   return out;
 }
 
+bpf_map* find_map(bpf_object* obj, const char* name) {
+  bpf_map* m = bpf_object__find_map_by_name(obj, name);
+  if (!m) throw Error(std::string("BPF object has no map ") + name, ENOENT);
+  return m;
+}
+
 std::vector<uint64_t> read_percpu_u64s(int map_fd, uint32_t key, size_t n) {
   const int ncpus = possible_cpus();
   std::vector<uint64_t> values(static_cast<size_t>(ncpus) * n);

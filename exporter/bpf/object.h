@@ -69,6 +69,9 @@ struct Attachment {
 // first when a syscall tracepoint needs it. Throws Error naming the program.
 Attachment attach_all(bpf_object* obj, const std::map<std::string, std::string>& kprobe_targets);
 
+// The object's map called name. Throws Error when it has none.
+bpf_map* find_map(bpf_object* obj, const char* name);
+
 // Sums element `key` of a per-CPU array whose value is n u64 counters, over
 // all possible CPUs. Throws Error.
 std::vector<uint64_t> read_percpu_u64s(int map_fd, uint32_t key, size_t n);

@@ -8,15 +8,6 @@
 #include "bpf/object.h"
 
 namespace kscope {
-namespace {
-
-bpf_map* find_map(bpf_object* obj, const char* name) {
-  bpf_map* m = bpf_object__find_map_by_name(obj, name);
-  if (!m) throw Error(std::string("BPF object has no map ") + name, ENOENT);
-  return m;
-}
-
-}  // namespace
 
 void CgroupCache::configure(bpf_object* obj, bool attribute) {
   for (const char* name : {"cgroup_cache_owner", "cgroup_cache"})

@@ -19,11 +19,7 @@ uint32_t capacity(const CollectorContext& ctx) {
   return std::clamp<uint32_t>(4 * ctx.config.max_cgroups, 1024, 65536);
 }
 
-int map_fd(bpf_object* obj, const char* name) {
-  bpf_map* m = bpf_object__find_map_by_name(obj, name);
-  if (!m) throw Error(std::string("BPF object has no map ") + name, ENOENT);
-  return bpf_map__fd(m);
-}
+int map_fd(bpf_object* obj, const char* name) { return bpf_map__fd(find_map(obj, name)); }
 
 // The words that count events (a cgroup's activity, for the cache): the
 // counters, but not the sums of observed values (bytes).
@@ -41,10 +37,9 @@ std::vector<size_t> activity_words(std::span<const CounterSpec> counters,
 }  // namespace
 
 bool ModuleStats::configure(bpf_object* obj, const CollectorContext& ctx) {
-  bpf_map* m = bpf_object__find_map_by_name(obj, "cgroup_stats");
-  if (!m) throw Error("BPF object has no map cgroup_stats", ENOENT);
   // +1: the overflow key.
-  if (int err = bpf_map__set_max_entries(m, ctx.attribution ? capacity(ctx) + 1 : 1))
+  if (int err = bpf_map__set_max_entries(find_map(obj, "cgroup_stats"),
+                                         ctx.attribution ? capacity(ctx) + 1 : 1))
     throw Error("size cgroup_stats", err);
   CgroupCache::configure(obj, ctx.attribution != nullptr);
   return ctx.attribution != nullptr;
