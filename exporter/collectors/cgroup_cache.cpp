@@ -82,18 +82,15 @@ void CgroupCache::rebalance() {
     Slot& s = slots_[i];
     switch (s.state) {
       case State::kDraining:
-        // Its owner was cleared a pass ago; this pass read its final counts.
+      case State::kClearing:
+        // Its owner was cleared a pass ago: nothing counts there now, and
+        // this pass read its final counts. A live owner keeps them.
         if (!zero(i)) continue;
-        {
+        if (s.state == State::kDraining) {
           auto& kept = carried_[s.id];
           kept.resize(words_, 0);
           for (size_t w = 0; w < words_; w++) kept[w] += s.words[w];
         }
-        s = Slot{};
-        break;
-      case State::kClearing:
-        // Its removed owner was cleared a pass ago: nothing counts there now.
-        if (!zero(i)) continue;
         s = Slot{};
         break;
       case State::kOwned:
