@@ -175,7 +175,7 @@ std::string usage_text(const std::string& program) {
   return out;
 }
 
-std::string civetweb_listening_port(const std::string& listen_address) {
+ListenAddress parse_listen_address(const std::string& listen_address) {
   const std::string& a = listen_address;
   const std::string kMissingPort = "missing port (expected [host]:port, e.g. \":9822\")";
   if (a.empty()) bad_address(a, "empty (expected [host]:port, e.g. \":9822\")");
@@ -205,21 +205,29 @@ std::string civetweb_listening_port(const std::string& listen_address) {
     bad_address(a, "port must be a number from 0 to 65535");
   }
 
+  auto number = static_cast<uint16_t>(std::stoul(port));
   if (ipv6) {
     in6_addr addr6;
     if (inet_pton(AF_INET6, host.c_str(), &addr6) != 1) {
       bad_address(a, "not an IPv6 address: " + quoted(host));
     }
-    return "[" + host + "]:" + port;
+    return {host, number, true};
   }
-  if (host.empty()) return port;
+  if (host.empty()) return {host, number, false};
   // civetweb only takes numeric addresses, and "localhost" is by far the common name.
   if (host == "localhost") host = "127.0.0.1";
   in_addr addr;
   if (inet_pton(AF_INET, host.c_str(), &addr) != 1) {
     bad_address(a, "host must be an IP address or \"localhost\", got " + quoted(host));
   }
-  return host + ":" + port;
+  return {host, number, false};
+}
+
+std::string civetweb_listening_port(const std::string& listen_address) {
+  ListenAddress a = parse_listen_address(listen_address);
+  std::string port = std::to_string(a.port);
+  if (a.ipv6) return "[" + a.host + "]:" + port;
+  return a.host.empty() ? port : a.host + ":" + port;
 }
 
 }  // namespace kscope

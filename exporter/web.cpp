@@ -267,25 +267,22 @@ Fd joined_pem(const WebConfig& wc) {
 }  // namespace
 
 void check_can_listen(const std::string& listen_address) {
-  // civetweb's form: "[v6]:port", "v4:port" or "port" (any IPv4 address).
-  std::string spec = civetweb_listening_port(listen_address);
+  ListenAddress where = parse_listen_address(listen_address);
+  if (where.port == 0) return;  // any free port
   sockaddr_storage addr{};
   socklen_t len = 0;
-  size_t colon = spec.rfind(':');
-  uint16_t port = static_cast<uint16_t>(std::stoul(spec.substr(colon + 1)));
-  if (port == 0) return;  // any free port
-  if (spec[0] == '[') {
+  if (where.ipv6) {
     auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
     a->sin6_family = AF_INET6;
-    a->sin6_port = htons(port);
-    inet_pton(AF_INET6, spec.substr(1, spec.find(']') - 1).c_str(), &a->sin6_addr);
+    a->sin6_port = htons(where.port);
+    inet_pton(AF_INET6, where.host.c_str(), &a->sin6_addr);
     len = sizeof(*a);
   } else {
     auto* a = reinterpret_cast<sockaddr_in*>(&addr);
     a->sin_family = AF_INET;
-    a->sin_port = htons(port);
-    a->sin_addr.s_addr = htonl(INADDR_ANY);
-    if (colon != std::string::npos) inet_pton(AF_INET, spec.substr(0, colon).c_str(), &a->sin_addr);
+    a->sin_port = htons(where.port);
+    a->sin_addr.s_addr = htonl(INADDR_ANY);  // civetweb's "port" alone
+    if (!where.host.empty()) inet_pton(AF_INET, where.host.c_str(), &a->sin_addr);
     len = sizeof(*a);
   }
   Fd s(socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
