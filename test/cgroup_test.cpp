@@ -12,9 +12,9 @@
 #include <thread>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <linux/types.h>
 
+#include "bpf/object.h"
 #include "bpf_test_util.h"
 #include "cgroup/attribution.h"
 #include "cgroup/rmdir_watch.h"
@@ -392,12 +392,10 @@ std::vector<fd_stats> fd_cache_slots() {
         info.value_size != sizeof(fd_stats) || info.max_entries != KSCOPE_CGROUP_CACHE_SLOTS)
       continue;
     EXPECT_TRUE(out.empty()) << "more than one fd cgroup cache";
-    std::vector<fd_stats> percpu(static_cast<size_t>(libbpf_num_possible_cpus()));
     for (uint32_t slot = 0; slot < KSCOPE_CGROUP_CACHE_SLOTS; slot++) {
-      EXPECT_EQ(bpf_map_lookup_elem(fd, &slot, percpu.data()), 0);
       fd_stats sum{};
-      for (const auto& c : percpu)
-        for (int w = 0; w < FD_STAT_MAX; w++) sum.v[w] += c.v[w];
+      auto words = read_percpu_u64s(fd, slot, FD_STAT_MAX);
+      std::copy(words.begin(), words.end(), sum.v);
       out.push_back(sum);
     }
   }
