@@ -41,6 +41,7 @@
 #include "e2e_util.h"
 #include "floor.skel.h"
 #include "log.h"
+#include "soak_drivers.h"
 #include "version.h"
 
 namespace kscope::bench {
@@ -1145,9 +1146,7 @@ class BusyCgroups {
       pid_t pid = fork();
       if (pid < 0) die("fork");
       if (pid == 0) {
-        int procs = open((dir + "/cgroup.procs").c_str(), O_WRONLY);
-        if (procs < 0 || write(procs, "0", 1) != 1) _exit(3);
-        close(procs);
+        if (!test::join_cgroup(dir)) _exit(3);
         char c;
         for (;;) {
           (void)!read(g_zero_fd, &c, 1);
