@@ -113,34 +113,6 @@ int possible_cpus() {
 }
 }  // namespace
 
-std::vector<std::pair<uint64_t, std::vector<uint64_t>>> read_percpu_hash_u64s(int map_fd,
-                                                                              size_t n) {
-  const size_t ncpus = static_cast<size_t>(possible_cpus());
-  std::vector<std::pair<uint64_t, std::vector<uint64_t>>> out;
-  // Batches: one syscall for up to kBatch entries instead of two per entry.
-  constexpr uint32_t kBatch = 256;
-  std::vector<uint64_t> keys(kBatch), values(kBatch * ncpus * n);
-  uint64_t cursor = 0;
-  bool first = true;
-  for (;;) {
-    uint32_t count = kBatch;
-    int err = bpf_map_lookup_batch(map_fd, first ? nullptr : &cursor, &cursor, keys.data(),
-                                   values.data(), &count, nullptr);
-    int saved = errno;
-    for (uint32_t i = 0; i < count; i++) {
-      std::vector<uint64_t> one(values.begin() + i * ncpus * n,
-                                values.begin() + (i + 1) * ncpus * n);
-      out.emplace_back(keys[i], sum_percpu(one, ncpus, n));
-    }
-    if (err != 0) {
-      if (saved == ENOENT) break;  // the whole map was read
-      throw Error("read per-CPU hash map in batches", saved);
-    }
-    first = false;
-  }
-  return out;
-}
-
 bpf_map* find_map(bpf_object* obj, const char* name) {
   bpf_map* m = bpf_object__find_map_by_name(obj, name);
   if (!m) throw Error(std::string("BPF object has no map ") + name, ENOENT);

@@ -76,10 +76,6 @@ bpf_map* find_map(bpf_object* obj, const char* name);
 // all possible CPUs. Throws Error.
 std::vector<uint64_t> read_percpu_u64s(int map_fd, uint32_t key, size_t n);
 
-// Every element of a per-CPU hash keyed by u64 whose value is n u64
-// counters: key -> sums over all possible CPUs. Throws Error.
-std::vector<std::pair<uint64_t, std::vector<uint64_t>>> read_percpu_hash_u64s(int map_fd, size_t n);
-
 // The summing step alone: values holds ncpus consecutive blocks of n u64s.
 std::vector<uint64_t> sum_percpu(const std::vector<uint64_t>& values, size_t ncpus, size_t n);
 

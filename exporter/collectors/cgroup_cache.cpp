@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 
+#include <cstdint>
 #include <string>
 
 #include "bpf/error.h"
@@ -19,51 +20,70 @@ CgroupCache::CgroupCache(bpf_object* obj, size_t words, std::vector<size_t> acti
     : words_(words),
       activity_words_(std::move(activity)),
       owner_fd_(bpf_map__fd(find_map(obj, "cgroup_cache_owner"))),
-      stats_fd_(bpf_map__fd(find_map(obj, "cgroup_cache"))) {}
+      stats_fd_(bpf_map__fd(find_map(obj, "cgroup_cache"))),
+      reader_(words),
+      slot_rows_(words) {}
 
-uint64_t CgroupCache::activity(const std::vector<uint64_t>& words) const {
+uint64_t CgroupCache::activity(std::span<const uint64_t> words) const {
   uint64_t sum = 0;
   for (size_t i : activity_words_) sum += words[i];
   return sum;
 }
 
-void CgroupCache::merge(Entries& entries) {
-  missed_.clear();
-  for (const auto& [id, words] : entries) {
+void CgroupCache::merge(PercpuRows& rows) {
+  best_missed_.fill({0, 0});
+  for (size_t r = 0; r < rows.size(); r++) {
+    uint64_t id = rows.key(r);
     if (id == KSCOPE_OVERFLOW_CGROUP) continue;
-    uint64_t now = activity(words);
+    uint64_t now = activity(rows.row(r));
     uint64_t& last = hash_activity_[id];
     // Lower: the entry was deleted and made again by a late event.
-    if (uint64_t delta = now >= last ? now - last : now) missed_[id] = delta;
+    uint64_t delta = now >= last ? now - last : now;
+    if (auto& b = best_missed_[id % kSlots]; delta > b.second) b = {id, delta};
     last = now;
   }
 
-  std::unordered_map<uint64_t, size_t> index;
-  for (size_t i = 0; i < entries.size(); i++) index[entries[i].first] = i;
-  auto add = [&](uint64_t id, const std::vector<uint64_t>& words) {
-    auto it = index.find(id);
-    if (it == index.end()) {
-      it = index.emplace(id, entries.size()).first;
-      entries.emplace_back(id, std::vector<uint64_t>(words_, 0));
+  // The rows of the cgroups with a slot or carried counts (a few dozen at
+  // most), found in one walk; appended for those only here.
+  std::unordered_map<uint64_t, size_t> where;
+  bool any_slot = false;
+  for (const Slot& s : slots_)
+    if (s.state == State::kOwned || s.state == State::kDraining) {
+      where.emplace(s.id, SIZE_MAX);
+      any_slot = true;
     }
-    auto& total = entries[it->second].second;
+  for (const auto& [id, words] : carried_) where.emplace(id, SIZE_MAX);
+  if (where.empty()) return;
+  for (size_t r = 0; r < rows.size(); r++)
+    if (auto it = where.find(rows.key(r)); it != where.end()) it->second = r;
+  auto add = [&](uint64_t id, std::span<const uint64_t> words) {
+    size_t& r = where.at(id);
+    if (r == SIZE_MAX) r = rows.append(id);
+    auto total = rows.row(r);
     for (size_t w = 0; w < words_; w++) total[w] += words[w];
   };
-  for (uint32_t i = 0; i < kSlots; i++) {
-    Slot& s = slots_[i];
-    if (s.state != State::kOwned && s.state != State::kDraining) continue;
-    s.words = read_percpu_u64s(stats_fd_, i, words_);
-    uint64_t now = activity(s.words);
-    s.activity_delta = now - s.activity;
-    s.activity = now;
-    add(s.id, s.words);
+  if (any_slot) {
+    slot_rows_.clear();
+    reader_.read_array(stats_fd_, slot_rows_);  // all 64 in one syscall
+    for (size_t r = 0; r < slot_rows_.size(); r++) {
+      uint64_t i = slot_rows_.key(r);
+      if (i >= kSlots) continue;
+      Slot& s = slots_[i];
+      if (s.state != State::kOwned && s.state != State::kDraining) continue;
+      auto words = slot_rows_.row(r);
+      s.words.assign(words.begin(), words.end());
+      uint64_t now = activity(s.words);
+      s.activity_delta = now - s.activity;
+      s.activity = now;
+      add(s.id, s.words);
+    }
   }
   for (const auto& [id, words] : carried_) add(id, words);
 }
 
 void CgroupCache::forget(uint64_t id) {
   hash_activity_.erase(id);
-  missed_.erase(id);
+  if (best_missed_[id % kSlots].first == id) best_missed_[id % kSlots] = {0, 0};
   carried_.erase(id);
   Slot& s = slots_[id % kSlots];
   if (s.id != id || (s.state != State::kOwned && s.state != State::kDraining)) return;
@@ -73,11 +93,7 @@ void CgroupCache::forget(uint64_t id) {
 }
 
 void CgroupCache::rebalance() {
-  // The busiest cgroup that missed each slot this pass.
-  std::array<std::pair<uint64_t, uint64_t>, kSlots> best{};  // id, events
-  for (const auto& [id, events] : missed_)
-    if (auto& b = best[id % kSlots]; events > b.second) b = {id, events};
-
+  const auto& best = best_missed_;  // the busiest cgroup that missed each slot
   for (uint32_t i = 0; i < kSlots; i++) {
     Slot& s = slots_[i];
     switch (s.state) {

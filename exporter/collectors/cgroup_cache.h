@@ -16,19 +16,19 @@
 #include <bpf/libbpf.h>
 
 #include <array>
+#include <span>
 #include <cstdint>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "bpf/percpu_rows.h"
 #include "probes/cgroup_key.h"
 
 namespace kscope {
 
 class CgroupCache {
  public:
-  using Entries = std::vector<std::pair<uint64_t, std::vector<uint64_t>>>;
-
   // Before load: full size with attribution, one slot (unused) without.
   static void configure(bpf_object* obj, bool attribute);
 
@@ -36,9 +36,10 @@ class CgroupCache {
   // not bytes).
   CgroupCache(bpf_object* obj, size_t words, std::vector<size_t> activity);
 
-  // Each pass, with the hash map just read: notes which cgroups missed the
-  // cache, then adds to each cgroup's entry its slot and its past slots.
-  void merge(Entries& entries);
+  // Each pass, with the hash map just read into rows: notes which cgroups
+  // missed the cache, then adds to each cgroup's row its slot and its past
+  // slots (a row is appended for a cgroup found only there).
+  void merge(PercpuRows& rows);
   // The cgroup is gone (its entry deleted): its slot is cleared.
   void forget(uint64_t id);
   // End of the pass: moves slots one step (see above).
@@ -59,17 +60,20 @@ class CgroupCache {
   // and twice the owner's: no slot ping-pong between similar cgroups.
   static constexpr uint64_t kTakeOverEvents = 64;
 
-  uint64_t activity(const std::vector<uint64_t>& words) const;
+  uint64_t activity(std::span<const uint64_t> words) const;
   bool set_owner(uint32_t slot, uint64_t id);
   bool zero(uint32_t slot);
 
   size_t words_;
   std::vector<size_t> activity_words_;
   int owner_fd_, stats_fd_;
+  PercpuReader reader_;
+  PercpuRows slot_rows_;  // the slots as read this pass
   std::array<Slot, kSlots> slots_;
   std::unordered_map<uint64_t, std::vector<uint64_t>> carried_;  // from slots given up
   std::unordered_map<uint64_t, uint64_t> hash_activity_;         // id -> its entry's, last pass
-  std::unordered_map<uint64_t, uint64_t> missed_;                // id -> events via the hash
+  // Per slot, the cgroup with the most events via the hash this pass: id, events.
+  std::array<std::pair<uint64_t, uint64_t>, kSlots> best_missed_{};
 };
 
 }  // namespace kscope

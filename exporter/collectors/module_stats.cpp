@@ -56,6 +56,8 @@ ModuleStats::ModuleStats(const std::string& probe, bpf_object* obj, size_t words
       overflow_fd_(map_fd(obj, "overflow_events")),
       publisher_(std::make_shared<StatsPublisher>(ctx.registry, counters, histograms,
                                                   ctx.config.mode, attribution_ != nullptr)),
+      reader_(words),
+      rows_(words),
       kernel_usage_(ctx.registry, probe, obj, ctx.config.bpf_stats) {
   if (!attribution_) return;
   cache_.emplace(obj, words_, activity_words(counters, histograms));
@@ -104,11 +106,13 @@ void ModuleStats::sample() {
     publisher_->publish(0, "", read_percpu_u64s(stats_fd_, 0, words_));
     return;
   }
-  auto entries = read_percpu_hash_u64s(cgroup_fd_, words_);
-  size_t hash_entries = entries.size();
-  cache_->merge(entries);
-  for (const auto& [id, words] : entries) {
-    publisher_->publish(id, attribution_->label(id), words);
+  rows_.clear();
+  reader_.read_hash(cgroup_fd_, rows_);
+  size_t hash_entries = rows_.size();
+  cache_->merge(rows_);
+  for (size_t r = 0; r < rows_.size(); r++) {
+    uint64_t id = rows_.key(r);
+    publisher_->publish(id, attribution_->label(id), rows_.row(r));
     if (attribution_->gone(id)) {
       // Its counts are published. A removed cgroup has no live task; only
       // a late release of one of its dead tasks landing between this read

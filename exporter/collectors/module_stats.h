@@ -14,6 +14,7 @@
 #include <string>
 
 #include "bpf/kernel_usage.h"
+#include "bpf/percpu_rows.h"
 #include "collectors/cgroup_cache.h"
 #include "collector.h"
 #include "metrics.h"
@@ -40,6 +41,8 @@ class ModuleStats {
   int stats_fd_, cgroup_fd_, overflow_fd_;
   std::shared_ptr<StatsPublisher> publisher_;
   std::optional<CgroupCache> cache_;
+  PercpuReader reader_;
+  PercpuRows rows_;  // the per-cgroup map as read this pass, kept for its buffers
   KernelUsage kernel_usage_;
   prometheus::Gauge* entries_ = nullptr;
   prometheus::Gauge* cached_ = nullptr;

@@ -1,0 +1,77 @@
+#include "bpf/percpu_rows.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "bpf/error.h"
+
+namespace kscope {
+namespace {
+
+// Bytes of per-CPU values one batch may hold: a bound on the buffer on
+// machines with many CPUs, and still hundreds of cgroups a syscall on small
+// ones.
+constexpr size_t kBatchBytes = 512 * 1024;
+// A hash batch must hold a whole bucket (ENOSPC otherwise); buckets of
+// more entries than this are vanishingly rare.
+constexpr size_t kMinBatch = 32;
+
+}  // namespace
+
+size_t PercpuRows::append(uint64_t key) {
+  keys_.push_back(key);
+  sums_.resize(sums_.size() + n_, 0);
+  return keys_.size() - 1;
+}
+
+void PercpuRows::clear() {
+  keys_.clear();
+  sums_.clear();
+}
+
+PercpuReader::PercpuReader(size_t n) : n_(n) {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) throw Error("count possible CPUs", -cpus);
+  ncpus_ = static_cast<size_t>(cpus);
+  batch_ = std::max<size_t>(kMinBatch, kBatchBytes / (ncpus_ * n_ * sizeof(uint64_t)));
+  keys_ = std::make_unique_for_overwrite<unsigned char[]>(batch_ * sizeof(uint64_t));
+  values_ = std::make_unique_for_overwrite<uint64_t[]>(batch_ * ncpus_ * n_);
+}
+
+void PercpuReader::read_hash(int map_fd, PercpuRows& rows) { read(map_fd, sizeof(uint64_t), rows); }
+
+void PercpuReader::read_array(int map_fd, PercpuRows& rows) {
+  read(map_fd, sizeof(uint32_t), rows);
+}
+
+void PercpuReader::read(int map_fd, size_t key_size, PercpuRows& rows) {
+  // The batch token is the kernel's (a bucket for a hash, a key for an
+  // array): at most 8 bytes, kept as it comes.
+  uint64_t cursor = 0;
+  bool first = true;
+  for (;;) {
+    auto count = static_cast<uint32_t>(batch_);
+    int err = bpf_map_lookup_batch(map_fd, first ? nullptr : &cursor, &cursor, keys_.get(),
+                                   values_.get(), &count, nullptr);
+    int saved = errno;
+    for (uint32_t i = 0; i < count; i++) {
+      uint64_t key = 0;
+      std::memcpy(&key, keys_.get() + i * key_size, key_size);
+      auto sum = rows.row(rows.append(key));
+      const uint64_t* v = values_.get() + i * ncpus_ * n_;
+      for (size_t cpu = 0; cpu < ncpus_; cpu++, v += n_)
+        for (size_t w = 0; w < n_; w++) sum[w] += v[w];
+    }
+    if (err != 0) {
+      if (saved == ENOENT) return;  // the whole map was read
+      throw Error("read per-CPU map in batches", saved);
+    }
+    first = false;
+  }
+}
+
+}  // namespace kscope
