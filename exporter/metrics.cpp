@@ -46,27 +46,33 @@ StatsPublisher::Series& StatsPublisher::series(const std::string& label) {
 
 void StatsPublisher::publish(uint64_t source, const std::string& label,
                              std::span<const uint64_t> words) {
-  auto& last = last_[source];
+  Source& src = sources_[source];
+  auto& last = src.last;
   if (last.size() != words.size()) last.assign(words.size(), 0);
   // The kernel's sums only grow: a smaller value would be a bug, never a reset.
   auto delta = [&](size_t i) { return words[i] > last[i] ? words[i] - last[i] : 0; };
   bool any = false;
   for (size_t i = 0; i < words.size() && !any; i++) any = delta(i) != 0;
-  if (!any && series_.count(label)) return;
-  Series& s = series(label);
+  if (!src.series || src.label != label) {
+    // The series appear (at 0) even when nothing changed.
+    src.series = &series(label);
+    src.label = label;
+  }
+  if (!any) return;
+  Series& s = *src.series;
   for (size_t k = 0; k < counter_specs_.size(); k++)
     if (uint64_t d = delta(counter_specs_[k].index))
       s.counters[k]->Increment(static_cast<double>(d));
   for (size_t k = 0; k < histogram_specs_.size(); k++) {
     const auto& spec = histogram_specs_[k];
-    std::vector<double> increments(spec.slots);
+    increments_.assign(spec.slots, 0);
     bool observed = false;
     for (size_t i = 0; i < spec.slots; i++) {
-      increments[i] = static_cast<double>(delta(spec.first_slot + i));
-      observed = observed || increments[i] != 0;
+      increments_[i] = static_cast<double>(delta(spec.first_slot + i));
+      observed = observed || increments_[i] != 0;
     }
     if (observed)
-      s.histograms[k]->ObserveMultiple(increments, static_cast<double>(delta(spec.sum_index)));
+      s.histograms[k]->ObserveMultiple(increments_, static_cast<double>(delta(spec.sum_index)));
   }
   for (size_t i = 0; i < words.size(); i++) last[i] = std::max(last[i], words[i]);
 }
@@ -78,6 +84,9 @@ void StatsPublisher::remove_label(const std::string& label) {
     counter_families_[k]->Remove(it->second.counters[k]);
   for (size_t k = 0; k < histogram_families_.size(); k++)
     histogram_families_[k]->Remove(it->second.histograms[k]);
+  // A source that comes back with this label makes its series again.
+  for (auto& [id, src] : sources_)
+    if (src.series == &it->second) src.series = nullptr;
   series_.erase(it);
 }
 

@@ -11,7 +11,6 @@
 #include <prometheus/registry.h>
 
 #include <cstdint>
-#include <map>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -48,7 +47,7 @@ class StatsPublisher {
   // words: one source's current kernel totals.
   void publish(uint64_t source, const std::string& label, std::span<const uint64_t> words);
   // The source is gone (its map entry deleted): drop its last totals.
-  void forget(uint64_t source) { last_.erase(source); }
+  void forget(uint64_t source) { sources_.erase(source); }
   // The label's series leave /metrics.
   void remove_label(const std::string& label);
   size_t counters() const { return counter_specs_.size(); }
@@ -65,8 +64,16 @@ class StatsPublisher {
   std::vector<HistogramSpec> histogram_specs_;
   std::vector<prometheus::Family<prometheus::Counter>*> counter_families_;
   std::vector<prometheus::Family<prometheus::Histogram>*> histogram_families_;
-  std::map<std::string, Series> series_;
-  std::unordered_map<uint64_t, std::vector<uint64_t>> last_;
+  // A source's last totals, and the series it fed last (its label rarely
+  // changes: no lookup by label string each pass).
+  struct Source {
+    std::vector<uint64_t> last;
+    std::string label;
+    Series* series = nullptr;
+  };
+  std::unordered_map<std::string, Series> series_;  // nodes: stable addresses
+  std::unordered_map<uint64_t, Source> sources_;
+  std::vector<double> increments_;  // one histogram's, reused
 };
 
 }  // namespace kscope
