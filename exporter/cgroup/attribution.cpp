@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <string_view>
+#include <unordered_set>
 
 #include "probes/cgroup_key.h"
 #include "log.h"
@@ -76,7 +78,6 @@ void CgroupAttribution::rescan() {
 void CgroupAttribution::begin_pass() {
   pass_++;
   rescanned_ = false;
-  checked_.clear();
   check_all_ = true;
   if (removals_) {
     if (auto removed = removals_()) {
@@ -90,7 +91,6 @@ void CgroupAttribution::begin_pass() {
 
 bool CgroupAttribution::alive(uint64_t id) {
   if (!ids_.count(id)) return false;
-  if (!checked_.insert(id).second) return true;  // once a pass
   // With removal hints, the hinted ids were confirmed in begin_pass; without
   // (or when hints were lost), each id the maps hold gets one stat.
   return !check_all_ || confirm(id);
@@ -114,7 +114,18 @@ bool CgroupAttribution::confirm(uint64_t id) {
   return false;
 }
 
-std::string CgroupAttribution::label(uint64_t id) {
+const std::string& CgroupAttribution::label(uint64_t id) {
+  // Kept from pass to pass (no allocation for a cgroup seen before), and
+  // worked out again once in each.
+  auto it = labels_.try_emplace(id, PassLabel{UINT64_MAX, {}}).first;
+  if (it->second.pass != pass_) {
+    it->second.label = find_label(id);
+    it->second.pass = pass_;
+  }
+  return it->second.label;
+}
+
+std::string CgroupAttribution::find_label(uint64_t id) {
   if (id == KSCOPE_OVERFLOW_CGROUP) return kOther;
   std::string path;
   bool live = false;
@@ -126,7 +137,6 @@ std::string CgroupAttribution::label(uint64_t id) {
   } else {
     if (!rescanned_) rescan();
     if (auto again = ids_.find(id); again != ids_.end()) {
-      checked_.insert(id);  // just seen
       path = again->second;
       live = true;
     } else {
@@ -141,7 +151,8 @@ std::string CgroupAttribution::label(uint64_t id) {
     }
   }
   if (path == kOther) return kOther;
-  if (live) pending_removal_.erase(path);  // back (a service restarted: same path)
+  if (live && !pending_removal_.empty())
+    pending_removal_.erase(path);  // back (a service restarted: same path)
   if (labeled_.count(path)) return path;
   if (labeled_.size() >= max_series_) return kOther;
   add_info(path);
@@ -172,10 +183,14 @@ void CgroupAttribution::add_info(const std::string& path) {
 
 void CgroupAttribution::end_pass() {
   uint64_t scrapes = scrapes_.load();
+  std::erase_if(labels_, [this](const auto& kv) { return kv.second.pass != pass_; });
   // A path whose every id is gone: its final counts were published in this
   // pass; its series go once a scrape has seen them.
-  std::set<std::string> live;
-  for (const auto& [id, path] : ids_) live.insert(path);
+  std::unordered_set<std::string_view> live;
+  if (!dead_.empty() || !pending_removal_.empty()) {  // else no path to look up
+    live.reserve(ids_.size());
+    for (const auto& [id, path] : ids_) live.insert(path);
+  }
   for (const auto& [id, path] : dead_)
     if (labeled_.count(path) && !live.count(path) && !pending_removal_.count(path))
       pending_removal_[path] = {pass_, scrapes};

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "bpf/object.h"
@@ -36,8 +37,10 @@ class CgroupAttribution : public prometheus::Collectable {
   // hold, end_pass().
   void begin_pass();
   // The label for a cgroup id: its path relative to the mount ("/" for the
-  // root), or "other" past max_series and for what cannot be named.
-  std::string label(uint64_t id);
+  // root), or "other" past max_series and for what cannot be named. The
+  // same for every module in a pass (worked out once); valid until the
+  // next begin_pass().
+  const std::string& label(uint64_t id);
   // The cgroup is gone: publish its last counts, then delete its entries.
   // Call after label(id) in the same pass.
   bool gone(uint64_t id) const { return dead_.count(id) != 0 && !ids_.count(id); }
@@ -65,6 +68,7 @@ class CgroupAttribution : public prometheus::Collectable {
   // Whether path (relative to the mount) still leads to cgroup id.
   bool at_path(uint64_t id, const std::string& path) const;
   void add_info(const std::string& path);
+  std::string find_label(uint64_t id);
 
   std::string root_;
   uint32_t max_series_;
@@ -73,16 +77,20 @@ class CgroupAttribution : public prometheus::Collectable {
   prometheus::Family<prometheus::Gauge>& info_;
   prometheus::Gauge& cgroups_gauge_;
 
-  std::unordered_map<uint64_t, std::string> ids_;      // live cgroups, from the last scan
-  std::unordered_map<uint64_t, std::string> dead_;     // removed: id -> path
-  std::map<uint64_t, uint64_t> dead_since_;            // id -> pass it was found removed
-  std::map<std::string, prometheus::Gauge*> labeled_;  // paths with series -> info child
+  std::unordered_map<uint64_t, std::string> ids_;                // live cgroups, from the last scan
+  std::unordered_map<uint64_t, std::string> dead_;               // removed: id -> path
+  std::map<uint64_t, uint64_t> dead_since_;                      // id -> pass it was found removed
+  std::unordered_map<std::string, prometheus::Gauge*> labeled_;  // paths with series -> info child
+  struct PassLabel {
+    uint64_t pass;
+    std::string label;
+  };
+  std::unordered_map<uint64_t, PassLabel> labels_;  // worked out in pass `pass`
   struct Pending {
     uint64_t pass, scrapes;
   };
   std::map<std::string, Pending> pending_removal_;
   std::set<uint64_t> unknown_last_pass_, unknown_this_pass_;
-  std::set<uint64_t> checked_;  // ids found alive this pass
   std::vector<std::function<void(const std::string&)>> listeners_;
   bool rescanned_ = false;
   RemovalSource removals_;
