@@ -6,8 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
+#include <charconv>
 
 #include "bpf/error.h"
 
@@ -26,21 +25,27 @@ uint64_t map_bytes(const Fd& fdinfo) {
   char buf[4096];
   ssize_t n = pread(fdinfo.get(), buf, sizeof(buf) - 1, 0);
   if (n < 0) throw Error("read BPF map fdinfo", errno);
-  auto bytes = parse_fdinfo_memlock(std::string(buf, static_cast<size_t>(n)));
+  auto bytes = parse_fdinfo_memlock(std::string_view(buf, static_cast<size_t>(n)));
   if (!bytes) throw Error("read memlock of a BPF map in its fdinfo", ENOENT);
   return *bytes;
 }
 
 }  // namespace
 
-std::optional<uint64_t> parse_fdinfo_memlock(const std::string& fdinfo) {
-  std::istringstream in(fdinfo);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.starts_with("memlock:")) continue;
-    std::string value = line.substr(8);
-    size_t digits = value.find_first_of("0123456789");
-    if (digits == std::string::npos) return std::nullopt;
-    return std::stoull(value.substr(digits));
+std::optional<uint64_t> parse_fdinfo_memlock(std::string_view fdinfo) {
+  // Read at every pass for every map: no stream, no copies.
+  constexpr std::string_view kKey = "memlock:";
+  for (size_t at = 0; at < fdinfo.size();) {
+    size_t end = fdinfo.find('\n', at);
+    std::string_view line = fdinfo.substr(at, end == std::string_view::npos ? end : end - at);
+    at = end == std::string_view::npos ? fdinfo.size() : end + 1;
+    if (!line.starts_with(kKey)) continue;
+    size_t digits = line.find_first_of("0123456789");
+    uint64_t value = 0;
+    if (digits == std::string_view::npos) return std::nullopt;
+    auto [ptr, ec] = std::from_chars(line.data() + digits, line.data() + line.size(), value);
+    if (ec != std::errc()) return std::nullopt;
+    return value;
   }
   return std::nullopt;
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,7 +22,7 @@ namespace kscope {
 // The "memlock:" field of a /proc/<pid>/fdinfo/<fd> text: the kernel's
 // figure for a BPF map's memory (since 6.4 what the map holds now; before,
 // what its size may reach). nullopt when absent.
-std::optional<uint64_t> parse_fdinfo_memlock(const std::string& fdinfo);
+std::optional<uint64_t> parse_fdinfo_memlock(std::string_view fdinfo);
 
 // Turns on the kernel's BPF run-time statistics (BPF_ENABLE_STATS) for as
 // long as the returned Fd is open: to kscope's exit, whatever the exit.
