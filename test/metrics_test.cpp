@@ -104,6 +104,32 @@ TEST(StatsPublisher, RemovedLabelLeavesAndForgottenSourceStartsAgain) {
   EXPECT_EQ(counter(r, "t_calls_total", "/a"), 7);
 }
 
+TEST(StatsPublisher, SourceStillThereAfterItsLabelLeftMakesTheSeriesAgain) {
+  // The publisher keeps each source's series; removing the label must not
+  // leave the source pointing at series that are gone.
+  prometheus::Registry r;
+  StatsPublisher p(r, kCounters, {}, Mode::kReturn, true);
+  std::array<uint64_t, 2> a{7, 0};
+  p.publish(1, "/a", a);
+  p.remove_label("/a");
+  a = {9, 0};
+  p.publish(1, "/a", a);
+  EXPECT_EQ(counter(r, "t_calls_total", "/a"), 2);  // the increase since 7
+}
+
+TEST(StatsPublisher, SourceWhoseLabelChangesFeedsTheNewSeries) {
+  // Counted as "other" past max_cgroups, then under its own path.
+  prometheus::Registry r;
+  StatsPublisher p(r, kCounters, {}, Mode::kReturn, true);
+  std::array<uint64_t, 2> a{5, 0};
+  p.publish(1, "other", a);
+  a = {8, 1};
+  p.publish(1, "/a", a);
+  EXPECT_EQ(counter(r, "t_calls_total", "other"), 5);
+  EXPECT_EQ(counter(r, "t_calls_total", "/a"), 3);
+  EXPECT_EQ(counter(r, "t_errors_total", "/a"), 1);
+}
+
 TEST(PowerOfTwoBounds, StartAtOneAndDouble) {
   auto b = power_of_two_bounds(31);
   ASSERT_EQ(b.size(), 31u);
