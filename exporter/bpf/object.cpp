@@ -105,13 +105,11 @@ std::vector<uint64_t> sum_percpu(const std::vector<uint64_t>& values, size_t ncp
   return out;
 }
 
-namespace {
-int possible_cpus() {
+size_t possible_cpus() {
   static const int n = libbpf_num_possible_cpus();
   if (n <= 0) throw Error("count possible CPUs", n);
-  return n;
+  return static_cast<size_t>(n);
 }
-}  // namespace
 
 bpf_map* find_map(bpf_object* obj, const char* name) {
   bpf_map* m = bpf_object__find_map_by_name(obj, name);
@@ -120,8 +118,8 @@ bpf_map* find_map(bpf_object* obj, const char* name) {
 }
 
 std::vector<uint64_t> read_percpu_u64s(int map_fd, uint32_t key, size_t n) {
-  const int ncpus = possible_cpus();
-  std::vector<uint64_t> values(static_cast<size_t>(ncpus) * n);
+  const size_t ncpus = possible_cpus();
+  std::vector<uint64_t> values(ncpus * n);
   if (bpf_map_lookup_elem(map_fd, &key, values.data()) != 0) throw Error("read per-CPU map", errno);
   return sum_percpu(values, ncpus, n);
 }

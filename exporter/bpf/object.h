@@ -72,6 +72,10 @@ Attachment attach_all(bpf_object* obj, const std::map<std::string, std::string>&
 // The object's map called name. Throws Error when it has none.
 bpf_map* find_map(bpf_object* obj, const char* name);
 
+// The kernel's possible CPUs, counted once: a per-CPU map value holds one
+// block for each. Throws Error.
+size_t possible_cpus();
+
 // Sums element `key` of a per-CPU array whose value is n u64 counters, over
 // all possible CPUs. Throws Error.
 std::vector<uint64_t> read_percpu_u64s(int map_fd, uint32_t key, size_t n);

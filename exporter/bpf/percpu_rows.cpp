@@ -1,13 +1,13 @@
 #include "bpf/percpu_rows.h"
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "bpf/error.h"
+#include "bpf/object.h"
 
 namespace kscope {
 namespace {
@@ -34,9 +34,7 @@ void PercpuRows::clear() {
 }
 
 PercpuReader::PercpuReader(size_t n) : n_(n) {
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) throw Error("count possible CPUs", -cpus);
-  ncpus_ = static_cast<size_t>(cpus);
+  ncpus_ = possible_cpus();
   batch_ = std::max<size_t>(kMinBatch, kBatchBytes / (ncpus_ * n_ * sizeof(uint64_t)));
   keys_ = std::make_unique_for_overwrite<unsigned char[]>(batch_ * sizeof(uint64_t));
   values_ = std::make_unique_for_overwrite<uint64_t[]>(batch_ * ncpus_ * n_);

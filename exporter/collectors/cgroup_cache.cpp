@@ -134,7 +134,7 @@ bool CgroupCache::set_owner(uint32_t slot, uint64_t id) {
 }
 
 bool CgroupCache::zero(uint32_t slot) {
-  std::vector<uint64_t> zeros(static_cast<size_t>(libbpf_num_possible_cpus()) * words_, 0);
+  std::vector<uint64_t> zeros(possible_cpus() * words_, 0);
   return bpf_map_update_elem(stats_fd_, &slot, zeros.data(), BPF_ANY) == 0;
 }
 

@@ -62,7 +62,7 @@ ModuleStats::ModuleStats(const std::string& probe, bpf_object* obj, size_t words
   if (!attribution_) return;
   cache_.emplace(obj, words_, activity_words(counters, histograms));
   uint64_t key = KSCOPE_OVERFLOW_CGROUP;
-  std::vector<uint64_t> zeros(static_cast<size_t>(libbpf_num_possible_cpus()) * words_, 0);
+  std::vector<uint64_t> zeros(possible_cpus() * words_, 0);
   if (bpf_map_update_elem(cgroup_fd_, &key, zeros.data(), BPF_NOEXIST) != 0)
     throw Error(probe_ + ": insert the overflow key", errno);
   prometheus::Labels labels{{"probe", probe_}};
