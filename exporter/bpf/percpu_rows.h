@@ -17,7 +17,6 @@ class PercpuRows {
  public:
   explicit PercpuRows(size_t n) : n_(n) {}
   size_t size() const { return keys_.size(); }
-  size_t words() const { return n_; }
   uint64_t key(size_t row) const { return keys_[row]; }
   std::span<uint64_t> row(size_t r) { return {sums_.data() + r * n_, n_}; }
   std::span<const uint64_t> row(size_t r) const { return {sums_.data() + r * n_, n_}; }
