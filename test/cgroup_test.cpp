@@ -93,8 +93,20 @@ struct Attributed {
       watch = std::make_unique<RmdirWatch>();
       attribution->set_removal_source([w = watch.get()] { return w->drain(); });
     }
+    start({"fd", "vfs", "process"}, map_entries);
+  }
+  // Only `modules`, attached with `family`, with CO-RE against btf_path.
+  Attributed(const std::string& mount, const std::vector<std::string>& modules, Attach family,
+             const std::string& btf_path) {
+    config = default_config(collector_names());
+    config.btf_path = btf_path;
+    for (const auto& m : modules) config.modules[m].attach = family;
+    attribution = std::make_unique<CgroupAttribution>(mount, 500, "/nonexistent", registry);
+    start(modules, 0);
+  }
+  void start(const std::vector<std::string>& modules, uint32_t map_entries) {
     CollectorContext ctx{registry, config, 0, attribution.get(), map_entries};
-    for (const char* m : {"fd", "vfs", "process"}) {
+    for (const auto& m : modules) {
       collectors.push_back(collector_factories().at(m)(ctx));
       collectors.back()->start();
     }
@@ -260,6 +272,48 @@ TEST_F(CgroupAttributionTest, EachCgroupSeesExactlyItsWorkloadWithItsMetadata) {
   EXPECT_EQ(label_value(*pi, "pod"), "cart-7d9f");
   fs::remove_all(pods_dir);
 }
+
+// fd and vfs per cgroup. With kernel BTF (5.11+) the cgroup id is read
+// through the task's BTF; without it (btf_path missing: the objects load
+// against their own BTF) it comes from bpf_get_current_cgroup_id(). Either
+// way each worker's events land exactly in its own cgroup.
+class CgroupIdSource : public CgroupAttributionTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(CgroupIdSource, FdAndVfsEventsLandExactlyInTheWorkersCgroup) {
+  const bool kernel_btf = GetParam();
+  // The family under test (KSCOPE_TEST_ATTACH, as in the VMs); fentry needs
+  // kernel BTF, so without it auto chooses.
+  Attach family = test::test_attach();
+  if (!kernel_btf && family == Attach::kFentry) family = Attach::kAuto;
+  std::string one = tree_->make("one"), two = tree_->make("two");
+  Attributed a(tree_->mount(), {"fd", "vfs"}, family,
+               kernel_btf ? Config::kKernelBtfPath : "/nonexistent/kscope/vmlinux");
+  a.sample();
+  run_in(*tree_, one, [] {
+    opens(30);
+    int zero = open("/dev/zero", O_RDONLY);
+    char buf[8];
+    for (int i = 0; i < 20; i++)
+      if (read(zero, buf, sizeof buf) != sizeof buf) _exit(4);
+    close(zero);
+  });
+  run_in(*tree_, two, [] { opens(70); });
+  a.sample();
+  // Inside each worker: its opens, the close of cgroup.procs (opened
+  // before the move) and its 1-byte write to it.
+  EXPECT_EQ(a.value("kscope_fd_open_calls_total", one), 30 + 1);
+  EXPECT_EQ(a.value("kscope_fd_close_calls_total", one), 30 + 1 + 1);
+  EXPECT_EQ(a.value("kscope_vfs_read_calls_total", one), 20);
+  EXPECT_EQ(a.value("kscope_vfs_read_bytes_total", one), 20 * 8);
+  EXPECT_EQ(a.value("kscope_vfs_write_calls_total", one), 1);
+  EXPECT_EQ(a.value("kscope_fd_open_calls_total", two), 70);
+  EXPECT_EQ(a.value("kscope_fd_close_calls_total", two), 70 + 1);
+  EXPECT_EQ(a.value("kscope_vfs_read_calls_total", two).value_or(0), 0);
+  EXPECT_EQ(a.value("kscope_vfs_write_calls_total", two), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Btf, CgroupIdSource, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "KernelBtf" : "NoKernelBtf"; });
 
 double sum(const std::map<std::string, double>& m) {
   double s = 0;

@@ -1,6 +1,7 @@
 #include "bpf/attach.h"
 
 #include <bpf/btf.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -85,6 +86,24 @@ std::vector<std::string> target_candidates(const std::string& program) {
     }
   }
   return {};
+}
+
+CoreBtf::CoreBtf(const std::string& btf_path, const void* object, size_t size) {
+  bool readable = access(btf_path.c_str(), R_OK) == 0;
+  task_btf_ = readable && access(Config::kKernelBtfPath, F_OK) == 0;
+  if (readable || !object) {
+    if (btf_path != Config::kKernelBtfPath) path_ = btf_path;
+    return;
+  }
+  own_ = Fd(memfd_create("kscope-object-btf", MFD_CLOEXEC));
+  if (own_.get() < 0) throw Error("memfd_create for the object's own BTF", errno);
+  for (size_t done = 0; done < size;) {
+    ssize_t n = write(own_.get(), static_cast<const char*>(object) + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error("write the object's own BTF to a memfd", n < 0 ? errno : EIO);
+    done += static_cast<size_t>(n);
+  }
+  path_ = "/proc/self/fd/" + std::to_string(own_.get());
 }
 
 std::map<std::string, std::string> resolve_targets(bpf_object* obj, const std::string& btf_path) {

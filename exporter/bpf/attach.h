@@ -9,9 +9,38 @@
 #include <string>
 #include <vector>
 
+#include "bpf/object.h"
 #include "config.h"
 
 namespace kscope {
+
+// The BTF that CO-RE relocations are made against (libbpf's
+// btf_custom_path), from the configured btf_path:
+// - the kernel's own file: nullptr, libbpf's default (naming it would make
+//   libbpf parse it twice);
+// - another readable file: that file;
+// - a file that cannot be read (a kernel without BTF), for an object whose
+//   every read of kernel types is switched off by task_btf() false (object
+//   given): the object's own BTF, held in a memfd. libbpf refuses
+//   relocations with nothing to make them against; the object's own types
+//   (the vmlinux.h it was built with) let it load. Without object:
+//   btf_path as before, so libbpf fails naming it.
+class CoreBtf {
+ public:
+  // object, size: the BPF object's ELF (a skeleton's elf_bytes), or nullptr.
+  // Throws Error.
+  CoreBtf(const std::string& btf_path, const void* object, size_t size);
+  const char* custom_path() const { return path_.empty() ? nullptr : path_.c_str(); }
+  // Whether the object may read the current task through its BTF
+  // (cgroup_id_from_task): btf_path was readable, and the kernel has BTF of
+  // its own, which bpf_get_current_task_btf() needs.
+  bool task_btf() const { return task_btf_; }
+
+ private:
+  bool task_btf_ = false;
+  std::string path_;
+  Fd own_;
+};
 
 // Program name prefixes of one family in one mode (see KSCOPE_SYSCALL in
 // probes/kscope.bpf.h and probes/process.bpf.c).

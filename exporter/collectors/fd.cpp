@@ -23,8 +23,8 @@ constexpr std::array<CounterSpec, 4> kCounters{{
 }  // namespace
 
 void FdCollector::start() {
-  attachment_ =
-      load_and_attach(skel_, SkeletonOps<fd_bpf>{fd_bpf__open_opts, fd_bpf__load}, "fd", ctx_);
+  attachment_ = load_and_attach(
+      skel_, SkeletonOps<fd_bpf>{fd_bpf__open_opts, fd_bpf__load, fd_bpf__elf_bytes}, "fd", ctx_);
   stats_.emplace("fd", skel_->obj, FD_STAT_MAX, ctx_, kCounters, std::span<const HistogramSpec>{});
 }
 

@@ -22,6 +22,10 @@ template <typename S>
 struct SkeletonOps {
   S* (*open)(const bpf_object_open_opts*);
   int (*load)(S*);
+  // Set for objects that read kernel types only behind cgroup_id_from_task
+  // (fd, vfs): without BTF to relocate against they load against their own
+  // (CoreBtf).
+  const void* (*elf_bytes)(size_t*) = nullptr;
 };
 
 // One family: loads it into skel (replacing what was there) or throws Error
@@ -29,18 +33,17 @@ struct SkeletonOps {
 template <typename S>
 Attachment attach_family(SkelPtr<S>& skel, SkeletonOps<S> ops, Attach family,
                          const CollectorContext& ctx) {
-  // CO-RE relocates against btf_path: a missing file fails loudly instead of
-  // falling back to another BTF. The kernel's own is libbpf's default, which
-  // it loads anyway for BTF-typed programs: naming it would load it twice.
-  const std::string& btf = ctx.config.btf_path;
-  LIBBPF_OPTS(bpf_object_open_opts, opts,
-              .btf_custom_path = btf == Config::kKernelBtfPath ? nullptr : btf.c_str());
+  size_t object_size = 0;
+  const void* object = ops.elf_bytes ? ops.elf_bytes(&object_size) : nullptr;
+  CoreBtf core_btf(ctx.config.btf_path, object, object_size);
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = core_btf.custom_path());
   skel.reset(ops.open(&opts));
   if (!skel) throw Error("open BPF object", errno);
   keep_only(skel->obj, variant_prefixes(family, ctx.config.mode));
   auto kprobe_targets = resolve_targets(skel->obj, ctx.config.btf_path);
   skel->rodata->targ_tgid = ctx.target_tgid;
   skel->rodata->attribute_cgroup = ModuleStats::configure(skel->obj, ctx);
+  skel->rodata->cgroup_id_from_task = core_btf.task_btf();
   if (int err = ops.load(skel.get()); err != 0)
     throw Error("load BPF programs", err, load_hint(family, err));
   try {

@@ -48,8 +48,9 @@ constexpr std::array<HistogramSpec, 2> kHistograms{{
 }  // namespace
 
 void VfsCollector::start() {
-  attachment_ =
-      load_and_attach(skel_, SkeletonOps<vfs_bpf>{vfs_bpf__open_opts, vfs_bpf__load}, "vfs", ctx_);
+  attachment_ = load_and_attach(
+      skel_, SkeletonOps<vfs_bpf>{vfs_bpf__open_opts, vfs_bpf__load, vfs_bpf__elf_bytes}, "vfs",
+      ctx_);
   stats_.emplace("vfs", skel_->obj, kStatsWords, ctx_, kCounters, kHistograms);
 }
 
