@@ -31,7 +31,11 @@ std::vector<uint64_t> percpu_value(uint64_t key, size_t ncpus, size_t words) {
   return v;
 }
 
-TEST(PercpuReader, ReadsAHashOverManyBatchesWithExactSums) {
+// Both ways of reading: in batches, and key by key as on kernels without
+// batch lookups for the map's type (per-CPU arrays before 5.13).
+class PercpuReaderTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(PercpuReaderTest, ReadsAHashOverManyBatchesWithExactSums) {
   const size_t ncpus = static_cast<size_t>(libbpf_num_possible_cpus());
   // 8 KiB a CPU: a batch holds 32 keys on a small machine, so 100 keys
   // take several batches.
@@ -44,7 +48,7 @@ TEST(PercpuReader, ReadsAHashOverManyBatchesWithExactSums) {
     auto v = percpu_value(key, ncpus, words);
     ASSERT_EQ(bpf_map_update_elem(map.get(), &key, v.data(), BPF_NOEXIST), 0);
   }
-  PercpuReader reader(words);
+  PercpuReader reader(words, GetParam());
   PercpuRows rows(words);
   rows.append(7777);  // what the rows held before stays: reads append
   reader.read_hash(map.get(), rows);
@@ -75,7 +79,7 @@ TEST(PercpuReader, ReadsAHashOverManyBatchesWithExactSums) {
   EXPECT_EQ(rows.size(), 0u);
 }
 
-TEST(PercpuReader, ReadsEveryElementOfAnArrayByIndex) {
+TEST_P(PercpuReaderTest, ReadsEveryElementOfAnArrayByIndex) {
   const size_t ncpus = static_cast<size_t>(libbpf_num_possible_cpus());
   const size_t words = 3;
   Fd map = make_map(BPF_MAP_TYPE_PERCPU_ARRAY, 4, words, 64);
@@ -86,7 +90,7 @@ TEST(PercpuReader, ReadsEveryElementOfAnArrayByIndex) {
     auto v = percpu_value(key, ncpus, words);
     ASSERT_EQ(bpf_map_update_elem(map.get(), &key, v.data(), BPF_ANY), 0);
   }
-  PercpuReader reader(words);
+  PercpuReader reader(words, GetParam());
   PercpuRows rows(words);
   reader.read_array(map.get(), rows);
   ASSERT_EQ(rows.size(), 64u);
@@ -99,6 +103,9 @@ TEST(PercpuReader, ReadsEveryElementOfAnArrayByIndex) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Ways, PercpuReaderTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Batches" : "KeyByKey"; });
 
 }  // namespace
 }  // namespace kscope

@@ -31,7 +31,8 @@ class PercpuRows {
 
 class PercpuReader {
  public:
-  explicit PercpuReader(size_t n);
+  // batches false: key by key from the start (tests; kscope finds out).
+  explicit PercpuReader(size_t n, bool batches = true);
   // Appends every element of a per-CPU hash keyed by u64. Throws Error.
   void read_hash(int map_fd, PercpuRows& rows);
   // Appends every element of a per-CPU array (u32 keys). Throws Error.
@@ -39,8 +40,12 @@ class PercpuReader {
 
  private:
   void read(int map_fd, size_t key_size, PercpuRows& rows);
+  void read_each(int map_fd, size_t key_size, PercpuRows& rows);
+  // count keys of key_size bytes in keys_, their values in values_.
+  void add(size_t count, size_t key_size, PercpuRows& rows) const;
 
   size_t n_, ncpus_, batch_;
+  bool batches_ = true;  // false once the kernel refused a batch lookup
   // Not value-initialized: the pages of a large batch the kernel never
   // fills stay untouched, so a node with few cgroups pays no memory.
   std::unique_ptr<unsigned char[]> keys_;

@@ -29,7 +29,7 @@ fi
 label=$1 suite=$2 work=$3 bins=("$4" "$5")
 here=$(cd "$(dirname "$0")" && pwd)
 modes=${KSCOPE_VM_MODES:-fentry,kprobe,tracepoint,auto}
-filter=${KSCOPE_VM_GTEST_FILTER:-FdProbe.*:VfsProbe.*:ProcessProbe.*:*CgroupIdSource.*}
+filter=${KSCOPE_VM_GTEST_FILTER:-FdProbe.*:VfsProbe.*:ProcessProbe.*:*PercpuReaderTest.*:*CgroupIdSource.*}
 timeout_s=${KSCOPE_VM_TIMEOUT:-600}
 fail() { echo "vm_$label: FAIL: $*" >&2; exit 1; }
 
