@@ -278,11 +278,19 @@ class FloorHooks : public Variant {
 // default), without the HTTP server and the sampler.
 class KscopeProbes : public Variant {
  public:
-  KscopeProbes(std::string name, Mode mode, bool per_cgroup = false, Attach attach = Attach::kAuto)
+  // task_btf false: as on a kernel without BTF (btf_path missing), where
+  // the cgroup id comes from bpf_get_current_cgroup_id(); fd and vfs only,
+  // process needs BTF.
+  KscopeProbes(std::string name, Mode mode, bool per_cgroup = false, Attach attach = Attach::kAuto,
+               bool task_btf = true)
       : Variant(std::move(name)), mode_(mode), per_cgroup_(per_cgroup) {
     config_ = default_config(collector_names());
     config_.mode = mode;
     for (auto& [_, module] : config_.modules) module.attach = attach;
+    if (!task_btf) {
+      config_.btf_path = "/nonexistent/kscope-bench/vmlinux";
+      modules_ = {"fd", "vfs"};
+    }
     if (per_cgroup_ && !find_cgroup2_mount(read_text("/proc/self/mountinfo")))
       throw std::runtime_error(Variant::name() + ": no cgroup2 mount");
   }
@@ -296,7 +304,7 @@ class KscopeProbes : public Variant {
       ctx.attribution = attribution_.get();
     }
     try {
-      for (const char* m : kModules) {
+      for (const auto& m : modules_) {
         collectors_.push_back(collector_factories().at(m)(ctx));
         collectors_.back()->start();
       }
@@ -339,6 +347,7 @@ class KscopeProbes : public Variant {
  private:
   Mode mode_;
   bool per_cgroup_;
+  std::vector<std::string> modules_{std::begin(kModules), std::end(kModules)};
   Config config_;
   std::unique_ptr<prometheus::Registry> registry_;
   std::unique_ptr<CgroupAttribution> attribution_;
@@ -632,6 +641,8 @@ void run_syscalls(const Options& o, Forker& forker, Report& rep) {
     variants.push_back(try_variant<KscopeProbes>(skipped, std::string("kscope-") + attach_name(a),
                                                  Mode::kReturn, false, a));
   variants.push_back(try_variant<KscopeProbes>(skipped, "kscope-cgroup", Mode::kReturn, true));
+  variants.push_back(try_variant<KscopeProbes>(skipped, "kscope-cgroup-helper", Mode::kReturn, true,
+                                               Attach::kAuto, false));
   variants.push_back(try_variant<FloorHooks>(skipped, "floor-entry", "enter__"));
   variants.push_back(try_variant<FloorHooks>(skipped, "floor-raw", "raw__"));
   variants.push_back(try_variant<KscopeProbes>(skipped, "kscope-entry", Mode::kEntry));
@@ -647,7 +658,8 @@ void run_syscalls(const Options& o, Forker& forker, Report& rep) {
 
   pin_thread(o.cpu);
   std::map<std::string, ProgSize> progs;
-  std::map<std::string, std::map<std::string, double>> bpf_ns;  // variant, workload
+  std::map<std::string, std::map<std::string, std::vector<double>>> bpf_runs;  // variant, workload
+  std::map<std::string, int> measured;                                         // by variant
   std::printf(
       "\n1-2. Syscall cost, ns per call on CPU %d (%s time): median of %d rounds x %d "
       "measurements\n",
@@ -658,17 +670,21 @@ void run_syscalls(const Options& o, Forker& forker, Report& rep) {
       o, variants,
       [&](Variant& v, std::map<std::string, double>& m) {
         for (const auto& w : workloads) m[w.name] = w.ns(w.calls);
-        // Once per variant, untimed: the time inside its programs.
-        if (bpf_ns.count(v.name()) || v.name() == "none") return;
+        // Once per attach, untimed: the time inside its programs.
+        if (v.name() == "none" || measured[v.name()]++ % o.repeats != 0) return;
         if (auto p = find_prog(v.prog_ids, v.read_prog())) progs[v.name()] = *p;
         for (const auto& w : workloads) {
           if (!w.traced) continue;
           const long n = std::max(1L, w.calls / 4);
-          bpf_ns[v.name()][w.name] = prog_ns_per_call(prog_time(v.prog_ids, [&] { w.run(n); }), n);
+          bpf_runs[v.name()][w.name].push_back(
+              prog_ns_per_call(prog_time(v.prog_ids, [&] { w.run(n); }), n));
         }
       },
       rep, st);
 
+  std::map<std::string, std::map<std::string, double>> bpf_ns;  // medians
+  for (const auto& [v, by_workload] : bpf_runs)
+    for (const auto& [w, runs] : by_workload) bpf_ns[v][w] = median(runs);
   std::vector<std::string> names;
   for (const auto& v : variants) names.push_back(v->name());
   auto has = [&](const std::string& v) { return s.count(v) > 0; };
@@ -686,11 +702,9 @@ void run_syscalls(const Options& o, Forker& forker, Report& rep) {
   std::printf(
       "\n  Overhead over none, ns per call (median of same-round differences ± standard error), "
       "and ratios of overheads\n");
-  const std::vector<std::pair<std::string, std::string>> ratios{{"kscope", "floor"},
-                                                                {"kscope-cgroup", "floor"},
-                                                                {"kscope", "bpftrace"},
-                                                                {"kscope-cgroup", "bpftrace"},
-                                                                {"kscope-entry", "floor-entry"}};
+  const std::vector<std::pair<std::string, std::string>> ratios{
+      {"kscope", "floor"},    {"kscope-cgroup", "floor"},    {"kscope-cgroup-helper", "floor"},
+      {"kscope", "bpftrace"}, {"kscope-cgroup", "bpftrace"}, {"kscope-entry", "floor-entry"}};
   std::vector<std::string> oh{"overhead"};
   oh.insert(oh.end(), names.begin() + 1, names.end());
   for (const auto& [a, b] : ratios)
@@ -726,7 +740,8 @@ void run_syscalls(const Options& o, Forker& forker, Report& rep) {
   };
   std::printf(
       "\n  Time inside the variant's BPF programs, ns per call: each program's mean ns per run "
-      "(bpf_stats, once per\n  variant; with ~2 clock reads, as the floor's empty programs show) "
+      "(bpf_stats, median of\n  one run per attach; with ~2 clock reads, as the floor's empty "
+      "programs show) "
       "x its runs per call; and the ratios it\n  implies: the floor's timed overhead plus the "
       "difference\n");
   std::vector<std::string> bh{"in BPF"};
@@ -749,7 +764,10 @@ void run_syscalls(const Options& o, Forker& forker, Report& rep) {
   std::printf(
       "\n  floor: empty programs on kscope's hooks (mode return); kscope: fd+vfs+process, mode "
       "return, node-wide\n  (attribution: none); kscope-cgroup: the same counted per cgroup "
-      "(the exporter's default);\n  *-entry: mode entry; bpftrace: the same counting in "
+      "(the exporter's default);\n  kscope-cgroup-helper: the same as on a kernel without BTF, the "
+      "cgroup id from "
+      "bpf_get_current_cgroup_id()\n  (fd and vfs only); *-entry: mode entry; bpftrace: the same "
+      "counting in "
       "bpftrace; floor-raw: a design alternative,\n  one empty program on the raw tracepoint "
       "sys_exit (every syscall) instead of the per-syscall ones, plus the tp_btf ones.\n");
   std::printf("  The program each runs on a read (xlated instructions / JIT bytes):");
