@@ -140,10 +140,10 @@ static __always_inline KSCOPE_STATS_T *kscope_stats_for(__u64 cgroup_id)
 
 /* Set by user space when the kernel has BTF and CO-RE relocates against it,
  * not against the object's own types (CoreBtf): the current cgroup id is
- * then read through bpf_get_current_task_btf() (5.11+). Measured with bpf_stats on the
- * CI host, that costs 25 ns per event over an empty program, against 50 for
- * bpf_get_current_cgroup_id(), which makes more calls (the RCU read lock):
- * there every call and return pays for return-thunk mitigations. */
+ * then read through bpf_get_current_task_btf() (5.11+). On the CI host
+ * (bpf_stats) that costs 25 ns per event over an empty program, against 50
+ * for bpf_get_current_cgroup_id(), which makes more calls (the RCU read
+ * lock): there every call and return pays for return-thunk mitigations. */
 const volatile bool cgroup_id_from_task = false;
 
 /* The current task's cgroup v2 id, as bpf_get_current_cgroup_id() returns
