@@ -4,8 +4,8 @@
 # serial port (/dev/ttyS1), which the host parses (run-kernel.sh); the test
 # output goes there too, the kernel console stays on ttyS0. Then powers off.
 #
-# /vm.env (written by make-initramfs.sh) sets KSCOPE_MODES, KSCOPE_GTEST_FILTER
-# and KSCOPE_BENCH. Result lines:
+# /vm.env (written by make-initramfs.sh) sets KSCOPE_MODES, KSCOPE_GTEST_FILTER,
+# KSCOPE_GTEST_FILTER_AUTO and KSCOPE_BENCH. Result lines:
 #   KSCOPE-VM kernel <release>        KSCOPE-VM btf yes|no
 #   KSCOPE-VM boot <s>                (uptime when /init starts)
 #   KSCOPE-VM result <mode> <check> PASS|FAIL <s> <detail>
@@ -51,8 +51,12 @@ fi
 # that skips a test or runs none fails: in this VM everything must run.
 check_gtest() {
   t0=$(uptime_s)
-  echo "=== $1: kscope_bpf_tests --gtest_filter=$KSCOPE_GTEST_FILTER"
-  KSCOPE_TEST_ATTACH=$1 kscope_bpf_tests --gtest_filter="$KSCOPE_GTEST_FILTER" \
+  filter=$KSCOPE_GTEST_FILTER
+  # Under auto (the family kscope itself picks) also KSCOPE_GTEST_FILTER_AUTO:
+  # per-cgroup attribution in full, once per kernel.
+  [ "$1" = auto ] && [ -n "${KSCOPE_GTEST_FILTER_AUTO:-}" ] && filter=$filter:$KSCOPE_GTEST_FILTER_AUTO
+  echo "=== $1: kscope_bpf_tests --gtest_filter=$filter"
+  KSCOPE_TEST_ATTACH=$1 kscope_bpf_tests --gtest_filter="$filter" \
     >/tmp/gtest.out 2>&1
   rc=$?
   cat /tmp/gtest.out

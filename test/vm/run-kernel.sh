@@ -17,7 +17,8 @@
 # reasons, one a line.
 #
 # Environment: KSCOPE_VM_MODES (default fentry,kprobe,tracepoint,auto),
-# KSCOPE_VM_GTEST_FILTER, KSCOPE_VM_TIMEOUT (s, default 600),
+# KSCOPE_VM_GTEST_FILTER (every mode), KSCOPE_VM_GTEST_FILTER_AUTO (added
+# under auto: the per-cgroup suites), KSCOPE_VM_TIMEOUT (s, default 600),
 # KSCOPE_VM_SMP (vCPUs, default 2), KSCOPE_VM_BENCH (after the checks, time
 # this many 1-byte read+write pairs untraced and in each mode; default none).
 set -uo pipefail
@@ -30,6 +31,7 @@ label=$1 suite=$2 work=$3 bins=("$4" "$5")
 here=$(cd "$(dirname "$0")" && pwd)
 modes=${KSCOPE_VM_MODES:-fentry,kprobe,tracepoint,auto}
 filter=${KSCOPE_VM_GTEST_FILTER:-FdProbe.*:VfsProbe.*:ProcessProbe.*:*PercpuReaderTest.*:*CgroupIdSource.*}
+filter_auto=${KSCOPE_VM_GTEST_FILTER_AUTO-CgroupAttributionTest.*:*CgroupRemoval*}
 timeout_s=${KSCOPE_VM_TIMEOUT:-600}
 fail() { echo "vm_$label: FAIL: $*" >&2; exit 1; }
 
@@ -43,7 +45,8 @@ vmlinuz=$("$here/fetch-kernel.sh" "$suite") || {
 }
 
 "$here/make-initramfs.sh" "$work/initramfs.cpio" "${bins[@]}" -- \
-  KSCOPE_MODES="$modes" KSCOPE_GTEST_FILTER="$filter" KSCOPE_BENCH="${KSCOPE_VM_BENCH:-}" ||
+  KSCOPE_MODES="$modes" KSCOPE_GTEST_FILTER="$filter" KSCOPE_GTEST_FILTER_AUTO="$filter_auto" \
+  KSCOPE_BENCH="${KSCOPE_VM_BENCH:-}" ||
   fail "cannot build the initramfs"
 
 # One boot and its checks; on failure, their reasons go to failures[].
